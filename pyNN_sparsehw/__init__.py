@@ -1,0 +1,123 @@
+"""pyNN.sparsehw: run PyNN scripts on a modelled neuromorphic chip.
+
+Use it as any PyNN backend::
+
+    import pyNN.sparsehw as sim          # or: import pyNN_sparsehw as sim
+    sim.setup(timestep=0.1, chip="ideal")
+    ...
+    sim.run(1000.0)
+    print(sim.hardware_report())
+
+The PyNN calls fill a network description; the first ``run()`` maps it onto the chip
+model and simulates it with Brian2 (see ../shared/DESIGN.md).
+"""
+
+import builtins
+import logging
+import warnings
+
+from pyNN import common, errors, random, space                     # noqa: F401
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_TIMESTEP, DEFAULT_MIN_DELAY
+from pyNN.connectors import *                                      # noqa: F401, F403
+from pyNN.network import Network                                   # noqa: F401
+from pyNN.random import NumpyRNG, GSLRNG, RandomDistribution       # noqa: F401
+from pyNN.recording import get_io
+from pyNN.space import Space                                       # noqa: F401
+from pyNN.standardmodels import StandardCellType
+
+from . import simulator
+from .chip import load_chip, available_chips                       # noqa: F401
+from .populations import Population, PopulationView, Assembly      # noqa: F401
+from .projections import Projection                                # noqa: F401
+from .report import HardwareReport
+from .standardmodels.cells import *                                # noqa: F401, F403
+from .standardmodels.electrodes import *                           # noqa: F401, F403
+from .standardmodels.synapses import *                             # noqa: F401, F403
+from .standardmodels.synapses import StaticSynapse
+from pyNN.connectors import FixedProbabilityConnector
+
+__version__ = "0.1.0"
+logger = logging.getLogger("pyNN_sparsehw")
+
+#: setup() keywords understood by other backends that have no meaning here
+_IGNORED_SETUP_KEYWORDS = {"threads", "spike_precision", "verbosity", "use_cvode",
+                           "default_maxstep", "rng_seeds", "rng_seeds_seed", "grng_seed",
+                           "recording_precision", "t_flush", "num_processes", "rank"}
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip="ideal",
+          rng_seed=simulator.DEFAULT_SEED, codegen="numpy", **extra_params):
+    """Start a new simulation; any existing network is destroyed.
+
+    Parameters
+    ----------
+    timestep : float
+        Integration time step in ms.
+    min_delay, max_delay : float or "auto"
+        Smallest and largest synaptic delays in ms ("auto": one time step, and the
+        largest delay in the network).
+    chip : str, path or ChipModel
+        The chip model: a shipped name (see ``available_chips()``), the path of a TOML
+        file, or a ChipModel object. Default "ideal".
+    rng_seed : int
+        Seed for the random numbers drawn during the simulation (Poisson sources,
+        noisy currents). The same seed gives the same spikes.
+    codegen : str
+        Brian2 code-generation target: "numpy" (default; builds fastest) or "cython".
+    """
+    max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
+    unknown = builtins.set(extra_params) - _IGNORED_SETUP_KEYWORDS
+    if unknown:
+        warnings.warn(f"pyNN.sparsehw.setup() ignores unknown keyword(s) "
+                      f"{', '.join(sorted(unknown))}")
+    common.setup(timestep, min_delay, max_delay=max_delay)
+    if codegen not in ("numpy", "cython"):
+        raise ValueError(f"codegen must be 'numpy' or 'cython', got {codegen!r}")
+    state = simulator.state
+    state.chip = load_chip(chip)
+    state.rng_seed = int(rng_seed)
+    state.codegen_target = codegen
+    state.dt = float(timestep)
+    state.clear()
+    state.min_delay = min_delay
+    state.max_delay = max_delay
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write any data requested with ``record(..., to_file=...)`` and clean up."""
+    for population, variables, filename in simulator.state.write_on_end:
+        population.write_data(get_io(filename), variables)
+    simulator.state.write_on_end = []
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+reset = common.build_reset(simulator)
+initialize = common.initialize
+get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \
+    common.build_state_queries(simulator)
+
+create = common.build_create(Population)
+connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)
+set = common.set
+record = common.build_record(simulator)
+
+
+def record_v(source, filename):
+    return record(["v"], source, filename)
+
+
+def record_gsyn(source, filename):
+    return record(["gsyn_exc", "gsyn_inh"], source, filename)
+
+
+def hardware_report():
+    """What the network costs on the chip: see :class:`HardwareReport`."""
+    return HardwareReport.from_state(simulator.state)
+
+
+def list_standard_models():
+    """Names of the standard cell types available in this backend."""
+    return [obj.__name__ for obj in globals().values()
+            if isinstance(obj, type) and issubclass(obj, StandardCellType)]

@@ -1,0 +1,8 @@
+"""The model of the hardware: pure numpy, no PyNN or Brian2.
+
+It can be unit-tested and reused on its own (see ../shared/DESIGN.md).
+"""
+
+from .model import ChipModel, load_chip, available_chips
+
+__all__ = ["ChipModel", "load_chip", "available_chips"]

@@ -1,0 +1,239 @@
+"""Equations of the neuron and synapse circuits the engine can simulate.
+
+A neuron group is a *membrane* (the soma: LIF, AdEx, Izhikevich, Hodgkin-Huxley,
+LIF with spike-frequency adaptation and relative refractoriness) combined with a
+*synapse kinetics* (how a synaptic event shapes the input: exponential or alpha
+current/conductance, or a voltage jump). Each is a :class:`Membrane` or
+:class:`Kinetics` record holding Brian2 equation text plus the units of every
+parameter and state variable. Values reach the engine in PyNN's standard units
+(ms, mV, nA, nF, µS, nS for adaptation conductances, Hz) and are multiplied by
+the Brian2 unit declared here, which is the single place where units are fixed.
+
+The models follow the reference simulator NEST (iaf_psc_exp, iaf_cond_exp,
+aeif_cond_exp, izhikevich, hh_cond_exp_traub, iaf_cond_exp_sfa_rr) so that the
+`ideal` chip reproduces it.
+"""
+
+from dataclasses import dataclass, field
+
+import brian2
+from brian2 import mV, ms, nA, nF, uS, nS, Hz
+
+E_ALPHA = 2.718281828459045  # e: alpha kernels peak at w for t = tau
+
+
+@dataclass(frozen=True)
+class Membrane:
+    """A soma circuit: equations using ``i_syn`` (amp) from the kinetics."""
+    name: str
+    equations: str
+    parameters: dict
+    states: dict
+    threshold: str
+    reset: str
+    refractory: object  # parameter name, a condition string, or None
+    method: str
+    voltage_jump_target: str = "v"
+    extra_states: dict = field(default_factory=dict)  # internal, not user-visible
+
+
+@dataclass(frozen=True)
+class Kinetics:
+    """A synaptic input shape: defines ``i_syn`` and the variables events hit.
+
+    `targets` maps receptor ('excitatory'/'inhibitory') to the state variable a
+    synaptic event increments and the factor applied to the weight.
+    """
+    name: str
+    equations: str
+    parameters: dict
+    states: dict
+    targets: dict
+    weight_unit: object
+    linear: bool
+
+
+MEMBRANES = {m.name: m for m in [
+    Membrane(
+        name="lif",
+        equations="""
+            dv/dt = (v_rest - v)/tau_m + (i_syn + i_offset + i_inj)/c_m : volt (unless refractory)
+        """,
+        parameters=dict(v_rest=mV, tau_m=ms, c_m=nF, v_thresh=mV, v_reset=mV,
+                        tau_refrac=ms, i_offset=nA),
+        states=dict(v=mV),
+        threshold="v >= v_thresh",
+        reset="v = v_reset",
+        refractory="tau_refrac",
+        method="linear",
+    ),
+    Membrane(
+        name="adex",
+        equations="""
+            dv/dt = (g_L*(v_rest - v) + i_exp - w + i_syn + i_offset + i_inj)/c_m : volt (unless refractory)
+            dw/dt = (a*(v - v_rest) - w)/tau_w : amp
+            g_L = c_m/tau_m : siemens
+            i_exp = g_L*delta_T*exp((clip(v, -1*volt, v_spike) - v_thresh)/(delta_T + int(delta_T <= 0*mV)*mV)) : amp
+        """,
+        parameters=dict(v_rest=mV, tau_m=ms, c_m=nF, v_thresh=mV, v_reset=mV,
+                        tau_refrac=ms, i_offset=nA, a=nS, b=nA, delta_T=mV,
+                        tau_w=ms, v_spike=mV),
+        states=dict(v=mV, w=nA),
+        # with delta_T = 0 the exponential term vanishes and v_thresh is the threshold
+        threshold="(delta_T > 0*mV and v >= v_spike) or (delta_T <= 0*mV and v >= v_thresh)",
+        reset="v = v_reset; w += b",
+        refractory="tau_refrac",
+        method="rk2",
+    ),
+    Membrane(
+        name="lif_sfa_rr",
+        equations="""
+            dv/dt = ((v_rest - v)*c_m/tau_m + g_s*(e_rev_sfa - v) + g_r*(e_rev_rr - v) + i_syn + i_offset + i_inj)/c_m : volt (unless refractory)
+            dg_s/dt = -g_s/tau_sfa : siemens
+            dg_r/dt = -g_r/tau_rr : siemens
+        """,
+        parameters=dict(v_rest=mV, tau_m=ms, c_m=nF, v_thresh=mV, v_reset=mV,
+                        tau_refrac=ms, i_offset=nA, tau_sfa=ms, e_rev_sfa=mV,
+                        q_sfa=nS, tau_rr=ms, e_rev_rr=mV, q_rr=nS),
+        states=dict(v=mV, g_s=nS, g_r=nS),
+        threshold="v >= v_thresh",
+        reset="v = v_reset; g_s += q_sfa; g_r += q_rr",
+        refractory="tau_refrac",
+        method="exponential_euler",
+    ),
+    Membrane(
+        name="izhikevich",
+        # 1 nA drives 1000 mV/ms, as in NEST's izhikevich (I_e in pA added to dv/dt in mV/ms)
+        equations="""
+            dv/dt = (0.04/ms/mV)*v**2 + (5/ms)*v + 140*mV/ms - u + (i_offset + i_inj + i_syn)/pF : volt
+            du/dt = a*(b*v - u) : volt/second
+        """,
+        parameters=dict(a=1 / ms, b=1 / ms, c=mV, d=mV / ms, i_offset=nA),
+        states=dict(v=mV, u=mV / ms),
+        threshold="v >= 30*mV",
+        reset="v = c; u += d",
+        refractory=None,
+        method="euler",
+    ),
+    Membrane(
+        name="hh",
+        # Traub-Miles as NEST's hh_cond_exp_traub; the spike is registered at the
+        # peak of the action potential, as NEST does
+        equations="""
+            dv/dt = (g_leak*(e_rev_leak - v) - gbar_Na*m**3*h*(v - e_rev_Na) - gbar_K*n**4*(v - e_rev_K) + i_syn + i_offset + i_inj)/c_m : volt
+            dm/dt = alpha_m*(1 - m) - beta_m*m : 1
+            dn/dt = alpha_n*(1 - n) - beta_n*n : 1
+            dh/dt = alpha_h*(1 - h) - beta_h*h : 1
+            u_hh = v - v_offset : volt
+            alpha_m = 0.32/mV*(13*mV - u_hh)/(exp((13*mV - u_hh)/(4*mV)) - 1)/ms : Hz
+            beta_m = 0.28/mV*(u_hh - 40*mV)/(exp((u_hh - 40*mV)/(5*mV)) - 1)/ms : Hz
+            alpha_h = 0.128*exp((17*mV - u_hh)/(18*mV))/ms : Hz
+            beta_h = 4/(1 + exp((40*mV - u_hh)/(5*mV)))/ms : Hz
+            alpha_n = 0.032/mV*(15*mV - u_hh)/(exp((15*mV - u_hh)/(5*mV)) - 1)/ms : Hz
+            beta_n = 0.5*exp((10*mV - u_hh)/(40*mV))/ms : Hz
+            v_previous : volt
+        """,
+        parameters=dict(gbar_Na=uS, gbar_K=uS, g_leak=uS, c_m=nF, v_offset=mV,
+                        e_rev_Na=mV, e_rev_K=mV, e_rev_leak=mV, i_offset=nA),
+        states=dict(v=mV, m=brian2.Unit(1), n=brian2.Unit(1), h=brian2.Unit(1)),
+        threshold="v > v_offset + 30*mV and v < v_previous",
+        reset="",
+        refractory=2 * ms,
+        method="exponential_euler",
+    ),
+]}
+
+
+KINETICS = {k.name: k for k in [
+    Kinetics(
+        name="curr_exp",
+        equations="""
+            di_exc/dt = -i_exc/tau_syn_E : amp
+            di_inh/dt = -i_inh/tau_syn_I : amp
+            i_syn = i_exc + i_inh : amp
+        """,
+        parameters=dict(tau_syn_E=ms, tau_syn_I=ms),
+        states=dict(i_exc=nA, i_inh=nA),
+        targets=dict(excitatory=("i_exc", 1.0), inhibitory=("i_inh", 1.0)),
+        weight_unit=nA,
+        linear=True,
+    ),
+    Kinetics(
+        name="curr_alpha",
+        equations="""
+            di_exc/dt = (x_exc - i_exc)/tau_syn_E : amp
+            dx_exc/dt = -x_exc/tau_syn_E : amp
+            di_inh/dt = (x_inh - i_inh)/tau_syn_I : amp
+            dx_inh/dt = -x_inh/tau_syn_I : amp
+            i_syn = i_exc + i_inh : amp
+        """,
+        parameters=dict(tau_syn_E=ms, tau_syn_I=ms),
+        states=dict(i_exc=nA, i_inh=nA, x_exc=nA, x_inh=nA),
+        targets=dict(excitatory=("x_exc", E_ALPHA), inhibitory=("x_inh", E_ALPHA)),
+        weight_unit=nA,
+        linear=True,
+    ),
+    Kinetics(
+        name="voltage_jump",
+        equations="""
+            i_syn = 0*amp : amp
+        """,
+        parameters={},
+        states={},
+        targets=dict(excitatory=("v", 1.0), inhibitory=("v", 1.0)),
+        weight_unit=mV,
+        linear=True,
+    ),
+    Kinetics(
+        name="cond_exp",
+        equations="""
+            dg_exc/dt = -g_exc/tau_syn_E : siemens
+            dg_inh/dt = -g_inh/tau_syn_I : siemens
+            i_syn = g_exc*(e_rev_E - v) + g_inh*(e_rev_I - v) : amp
+        """,
+        parameters=dict(tau_syn_E=ms, tau_syn_I=ms, e_rev_E=mV, e_rev_I=mV),
+        states=dict(g_exc=uS, g_inh=uS),
+        targets=dict(excitatory=("g_exc", 1.0), inhibitory=("g_inh", 1.0)),
+        weight_unit=uS,
+        linear=False,
+    ),
+    Kinetics(
+        name="cond_alpha",
+        equations="""
+            dg_exc/dt = (y_exc - g_exc)/tau_syn_E : siemens
+            dy_exc/dt = -y_exc/tau_syn_E : siemens
+            dg_inh/dt = (y_inh - g_inh)/tau_syn_I : siemens
+            dy_inh/dt = -y_inh/tau_syn_I : siemens
+            i_syn = g_exc*(e_rev_E - v) + g_inh*(e_rev_I - v) : amp
+        """,
+        parameters=dict(tau_syn_E=ms, tau_syn_I=ms, e_rev_E=mV, e_rev_I=mV),
+        states=dict(g_exc=uS, g_inh=uS, y_exc=uS, y_inh=uS),
+        targets=dict(excitatory=("y_exc", E_ALPHA), inhibitory=("y_inh", E_ALPHA)),
+        weight_unit=uS,
+        linear=False,
+    ),
+]}
+
+
+def integration_method(membrane, kinetics):
+    """Brian2 integration method for a membrane/kinetics pair.
+
+    Linear current-based LIF is integrated exactly; conductance input makes the
+    membrane equation linear only given the conductances, so exponential Euler
+    (exact for v at frozen conductance) is used, as is common for such models.
+    """
+    if membrane.method == "linear":
+        return "exact" if kinetics.linear else "exponential_euler"
+    return membrane.method
+
+
+def unit_of(name, membrane, kinetics):
+    """Brian2 unit of a parameter or state variable of a neuron circuit."""
+    for table in (membrane.parameters, membrane.states, kinetics.parameters, kinetics.states):
+        if name in table:
+            return table[name]
+    raise KeyError(f"variable '{name}' is not part of the {membrane.name}/{kinetics.name} circuit")
+
+
+__all__ = ["MEMBRANES", "KINETICS", "Membrane", "Kinetics", "integration_method", "unit_of",
+           "Hz"]

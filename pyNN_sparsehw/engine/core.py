@@ -1,0 +1,445 @@
+"""The engine: a mapped network becomes Brian2 objects, runs, and reports events.
+
+Every neuron group and synapse block is built in one vectorized step from the
+arrays of its spec (:mod:`.specs`): no Python loop runs per neuron or per synapse.
+
+Timing convention (the one NEST uses, so that the `ideal` chip reproduces it): a
+spike *labelled* T takes effect on its targets at T + delay. Brian2 executes a
+synaptic event emitted in the step starting at s at the end of the step starting at
+s + delay, i.e. at time s + delay + dt. Neurons crossing threshold while being
+integrated over [s, s + dt) are therefore labelled s + dt (the end of the step,
+as in NEST), and spike sources emit a spike labelled T in the step starting at
+T - dt. Recorded state variables are sampled at the start of a step, i.e. they
+are exact values at multiples of the sampling interval.
+"""
+
+import logging
+
+import numpy as np
+import brian2
+from brian2 import ms
+from brian2.units.fundamentalunits import DIMENSIONLESS
+
+from .circuits import MEMBRANES, KINETICS, integration_method, unit_of
+
+logger = logging.getLogger("pyNN_sparsehw")
+
+STDP_MU = {  # (mu_plus, mu_minus) of each weight dependence, Gütig et al. 2003 form
+    "additive": (0.0, 0.0),
+    "multiplicative": (1.0, 1.0),
+    "additive_multiplicative": (0.0, 1.0),
+}
+
+
+def _steps(times_ms, dt_ms):
+    """Times in ms to whole time steps (nearest)."""
+    return np.rint(np.asarray(times_ms, dtype=float) / dt_ms).astype(np.int64)
+
+
+class Engine:
+    """Simulates a mapped network with Brian2.
+
+    Parameters
+    ----------
+    dt : float
+        Integration time step in ms.
+    seed : int
+        Seed of the random numbers drawn during the simulation (Poisson sources,
+        noisy currents): the same seed gives the same spikes.
+    target : str
+        Brian2 code-generation target: ``"numpy"`` (no compilation, fastest to
+        build) or ``"cython"`` (compiled, faster for long runs once cached).
+    """
+
+    def __init__(self, dt, seed, target="numpy"):
+        brian2.prefs.codegen.target = target
+        brian2.prefs.logging.file_log = False
+        self.dt = float(dt)
+        self.seed = int(seed)
+        self.clock = brian2.Clock(self.dt * ms, name="sparsehw_clock*")
+        self.network = brian2.Network()
+        self.groups = {}
+        self.group_specs = {}
+        self.synapses = {}
+        self.synapse_specs = {}
+        self.spike_monitors = {}
+        self.spike_counters = {}
+        self.state_monitors = {}
+        self.injections = []
+        self._injection_op = None
+        self.rng = np.random.RandomState(self.seed)
+        self.synaptic_events = {}
+        self._started = False
+
+    # ------------------------------------------------------------------ build
+    def add_neuron_group(self, spec):
+        """Create the Brian2 group for a :class:`NeuronGroupSpec`."""
+        if spec.kind == "neuron":
+            group = self._build_neurons(spec)
+        elif spec.kind == "poisson":
+            group = self._build_poisson(spec)
+        elif spec.kind == "spike_array":
+            group = self._build_spike_array(spec)
+        else:
+            raise ValueError(f"unknown neuron group kind '{spec.kind}' for group '{spec.label}'")
+        self.groups[spec.key] = group
+        self.group_specs[spec.key] = spec
+        # spike counts of every group (for the hardware report), whatever is recorded
+        counter = brian2.SpikeMonitor(group, record=False, name=f"spikecounter_{spec.key}*")
+        self.spike_counters[spec.key] = counter
+        self.network.add(group, counter)
+        return group
+
+    def _build_neurons(self, spec):
+        membrane = MEMBRANES[spec.membrane]
+        kinetics = KINETICS[spec.kinetics]
+        declarations = "\n".join(
+            f"{name} : {_unit_name(unit)}"
+            for name, unit in {**membrane.parameters, **kinetics.parameters}.items())
+        equations = brian2.Equations(
+            membrane.equations + kinetics.equations + declarations + "\ni_inj : amp\n")
+        group = brian2.NeuronGroup(
+            spec.size, equations,
+            threshold=membrane.threshold,
+            reset=membrane.reset or None,
+            refractory=membrane.refractory if membrane.refractory is not None else False,
+            method=integration_method(membrane, kinetics),
+            clock=self.clock,
+            name=f"neurons_{spec.key}*",
+            namespace={})
+        self._assign(group, spec.parameters, membrane, kinetics)
+        self._assign(group, spec.initial_values, membrane, kinetics)
+        if membrane.name == "hh":
+            group.v_previous = group.v
+            group.run_regularly("v_previous = v", when="before_groups")
+        return group
+
+    @staticmethod
+    def _assign(group, values, membrane, kinetics, indices=None):
+        for name, value in values.items():
+            unit = unit_of(name, membrane, kinetics)
+            quantity = np.asarray(value, dtype=float) * unit
+            if indices is None:
+                setattr(group, name, quantity)
+            else:
+                getattr(group, name)[indices] = quantity
+
+    def _build_poisson(self, spec):
+        group = brian2.NeuronGroup(
+            spec.size,
+            "rate : Hz\nstart_step : integer\nstop_step : integer",
+            threshold="rand() < rate*dt and timestep(t, dt) >= start_step "
+                      "and timestep(t, dt) < stop_step",
+            clock=self.clock, name=f"poisson_{spec.key}*", namespace={})
+        self._assign_poisson(group, spec.parameters)
+        return group
+
+    def _assign_poisson(self, group, parameters, indices=None):
+        index = slice(None) if indices is None else indices
+        if "rate" in parameters:
+            group.rate[index] = np.asarray(parameters["rate"], dtype=float) * brian2.Hz
+        # a spike labelled T is emitted in the step starting at T - dt
+        if "start" in parameters:
+            group.start_step[index] = _steps(parameters["start"], self.dt) - 1
+        if "stop" in parameters:
+            group.stop_step[index] = np.minimum(_steps(parameters["stop"], self.dt) - 1,
+                                                np.iinfo(np.int32).max)
+
+    def _spike_array_events(self, spike_times, first_step=0):
+        """Flatten per-neuron spike times to (indices, emission times)."""
+        counts = np.array([len(t) for t in spike_times], dtype=np.int64)
+        if counts.sum() == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0) * ms
+        indices = np.repeat(np.arange(len(spike_times)), counts)
+        steps = _steps(np.concatenate([np.asarray(t, dtype=float) for t in spike_times]),
+                       self.dt) - 1
+        keep = steps >= first_step
+        pairs = np.unique(np.stack([indices[keep], steps[keep]]), axis=1)
+        if pairs.shape[1] < keep.sum():
+            logger.warning("SpikeSourceArray: %d spikes fall in the same time step as another "
+                           "spike of the same neuron and were merged",
+                           keep.sum() - pairs.shape[1])
+        return pairs[0], pairs[1] * self.dt * ms
+
+    def _build_spike_array(self, spec):
+        indices, times = self._spike_array_events(spec.spike_times)
+        return brian2.SpikeGeneratorGroup(spec.size, indices, times, clock=self.clock,
+                                          name=f"spikearray_{spec.key}*")
+
+    def set_spike_times(self, key, spike_times):
+        """Replace the spike times of a spike-array group (future spikes only)."""
+        group = self.groups[key]
+        now = int(round(float(self.clock.t / ms) / self.dt))
+        indices, times = self._spike_array_events(spike_times, first_step=now)
+        group.set_spikes(indices, times)
+
+    def add_synapse_group(self, spec):
+        """Create the Brian2 Synapses for a :class:`SynapseGroupSpec`."""
+        pre = self.groups[spec.pre]
+        post = self.groups[spec.post]
+        post_spec = self.group_specs[spec.post]
+        membrane = MEMBRANES[post_spec.membrane]
+        kinetics = KINETICS[post_spec.kinetics]
+        variable, factor = kinetics.targets[spec.receptor]
+        unit = _unit_name(kinetics.weight_unit)
+        effect = f"{variable}_post += {factor!r}*w_eff"
+        if variable == "v" and membrane.refractory is not None:
+            effect += "*int(not_refractory_post)"
+        model, on_pre, on_post, internal = _synapse_equations(spec.model, unit, effect)
+        syn = brian2.Synapses(pre, post, model=model, on_pre=on_pre, on_post=on_post,
+                              clock=self.clock, method="exact",
+                              name=f"synapses_{spec.key}*", namespace={})
+        syn.connect(i=np.asarray(spec.pre_index, dtype=np.int32),
+                    j=np.asarray(spec.post_index, dtype=np.int32))
+        self.synapses[spec.key] = syn
+        self.synapse_specs[spec.key] = spec
+        self._set_synapse_values(spec.key, spec.weights, spec.delays, spec.parameters)
+        for name, value in internal.items():
+            setattr(syn, name, value)
+        for name, value in spec.initial_values.items():
+            setattr(syn, name, value)
+        self.network.add(syn)
+        return syn
+
+    def _set_synapse_values(self, key, weights=None, delays=None, parameters=None):
+        syn = self.synapses[key]
+        spec = self.synapse_specs[key]
+        post_spec = self.group_specs[spec.post]
+        weight_unit = KINETICS[post_spec.kinetics].weight_unit
+        if weights is not None:
+            syn.w = np.asarray(weights, dtype=float) * weight_unit
+        if delays is not None:
+            delays = np.asarray(delays, dtype=float)
+            # the soma sees the event `delay` after it was emitted (module docstring)
+            syn.pre.delay = _homogeneous_or(delays) * ms
+            if spec.model == "stdp":
+                fraction = float(np.asarray(spec.parameters["dendritic_delay_fraction"]).flat[0])
+                syn.post.delay = _homogeneous_or(2 * fraction * delays) * ms
+        for name, value in (parameters or {}).items():
+            if name in ("weight_dependence", "dendritic_delay_fraction"):
+                continue
+            unit = _SYNAPSE_PARAMETER_UNITS.get(name)
+            if unit == "weight":
+                unit = weight_unit
+            setattr(syn, name, np.asarray(value, dtype=float) * (unit or 1))
+
+    def set_synapse_values(self, key, weights=None, delays=None, parameters=None):
+        """Update weights (weight unit), delays (ms) or plasticity parameters."""
+        self._set_synapse_values(key, weights, delays, parameters)
+
+    def get_weights(self, key):
+        """Current weights of a synapse block, in its weight unit."""
+        spec = self.synapse_specs[key]
+        unit = KINETICS[self.group_specs[spec.post].kinetics].weight_unit
+        return np.asarray(self.synapses[key].w[:] / unit)
+
+    def get_synapse_state(self, key, name):
+        return np.asarray(self.synapses[key].state(name)[:])
+
+    def set_current_injections(self, injections):
+        """Install the current sources (replacing any previous set)."""
+        self.injections = list(injections)
+        if self._injection_op is None and self.injections:
+            self._injection_op = brian2.NetworkOperation(
+                self._update_injected_currents, when="start", clock=self.clock,
+                name="current_sources*")
+            self.network.add(self._injection_op)
+
+    def _update_injected_currents(self):
+        t = float(self.clock.t / ms)
+        totals = {}
+        for injection in self.injections:
+            amplitude = injection.amplitude_at(t)
+            for key, indices in injection.targets.items():
+                total = totals.setdefault(key, np.zeros(self.group_specs[key].size))
+                np.add.at(total, indices, amplitude)
+        for key, total in totals.items():
+            self.groups[key].i_inj = total * brian2.nA
+
+    # -------------------------------------------------------------- parameters
+    def set_neuron_values(self, key, values, indices=None):
+        """Set parameters or state variables (engine names, standard units)."""
+        spec = self.group_specs[key]
+        group = self.groups[key]
+        if spec.kind == "neuron":
+            self._assign(group, values, MEMBRANES[spec.membrane], KINETICS[spec.kinetics],
+                         indices)
+        elif spec.kind == "poisson":
+            self._assign_poisson(group, values, indices)
+        elif spec.kind == "spike_array":
+            if "spike_times" in values:
+                self.set_spike_times(key, values["spike_times"])
+        else:
+            raise ValueError(spec.kind)
+
+    def get_neuron_state(self, key, name):
+        """Current value of a state variable (standard units)."""
+        spec = self.group_specs[key]
+        unit = unit_of(name, MEMBRANES[spec.membrane], KINETICS[spec.kinetics])
+        return np.asarray(getattr(self.groups[key], name)[:] / unit)
+
+    # --------------------------------------------------------------- recording
+    def record_spikes(self, key):
+        """Record every spike of a group (idempotent)."""
+        if key not in self.spike_monitors:
+            monitor = brian2.SpikeMonitor(self.groups[key], record=True,
+                                          name=f"spikemonitor_{key}*")
+            self.spike_monitors[key] = monitor
+            self.network.add(monitor)
+
+    def record_state(self, key, name, indices, sampling_interval):
+        """Record state variable `name` of neurons `indices` every `sampling_interval` ms."""
+        if (key, name) in self.state_monitors:
+            return
+        spec = self.group_specs[key]
+        unit = unit_of(name, MEMBRANES[spec.membrane], KINETICS[spec.kinetics])
+        monitor = brian2.StateMonitor(self.groups[key], name, record=np.asarray(indices),
+                                      dt=sampling_interval * ms, when="start",
+                                      name=f"statemonitor_{key}_{name}*")
+        self.state_monitors[(key, name)] = (monitor, np.asarray(indices), unit)
+        self.network.add(monitor)
+
+    def spikes(self, key):
+        """(neuron indices, spike times in ms) recorded from group `key`."""
+        monitor = self.spike_monitors[key]
+        return np.asarray(monitor.i[:]), np.asarray(monitor.t[:] / ms) + self.dt
+
+    def spike_counts(self, key):
+        """Spikes emitted by each neuron of group `key` since the engine was built."""
+        return np.asarray(self.spike_counters[key].count[:])
+
+    def total_spikes(self, key):
+        return int(self.spike_counts(key).sum())
+
+    def state_samples(self, key, name):
+        """Samples of a recorded state variable: array (n_samples, n_recorded).
+
+        The last row is the value now, so that a run of T ms sampled every Δ gives
+        T/Δ + 1 samples, the first at the start of recording and the last at T.
+        """
+        monitor, indices, unit = self.state_monitors[(key, name)]
+        recorded = np.asarray(getattr(monitor, name)[:] / unit).T
+        now = np.asarray(getattr(self.groups[key], name)[indices] / unit)
+        return np.vstack([recorded.reshape(-1, indices.size), now[np.newaxis, :]])
+
+    def clear_recordings(self, key):
+        """Drop the data recorded so far from group `key` (recording continues)."""
+        if key in self.spike_monitors:
+            self.spike_monitors[key].resize(0)
+        for (group_key, _), (monitor, _, _) in self.state_monitors.items():
+            if group_key == key:
+                monitor.resize(0)
+
+    # -------------------------------------------------------------------- run
+    @property
+    def t(self):
+        """Current simulation time in ms."""
+        return float(self.clock.t / ms)
+
+    def run(self, duration):
+        """Advance by `duration` ms (rounded to whole steps)."""
+        n_steps = int(round(duration / self.dt))
+        if n_steps <= 0:
+            return
+        if not self._started:
+            # Brian2's rand() draws from numpy's global generator: seed it once here
+            brian2.seed(self.seed)
+            self._started = True
+        self.network.run(n_steps * self.dt * ms, namespace={})
+
+    def synaptic_event_counts(self):
+        """Synaptic events delivered so far per synapse block (presynaptic spikes x fan-out)."""
+        counts = {}
+        for key, spec in self.synapse_specs.items():
+            pre_counts = self.spike_counts(spec.pre)
+            fan_out = np.bincount(spec.pre_index, minlength=pre_counts.size)
+            counts[key] = int(np.dot(pre_counts, fan_out))
+        return counts
+
+
+def _homogeneous_or(values):
+    """A scalar when all values are equal (Brian2 then uses a cheaper queue)."""
+    values = np.asarray(values, dtype=float)
+    if values.size and np.all(values == values.flat[0]):
+        return float(values.flat[0])
+    return values
+
+
+def _unit_name(unit):
+    """Name of a unit's dimension usable in a Brian2 equation declaration."""
+    dim = brian2.get_dimensions(unit)
+    if dim is DIMENSIONLESS:
+        return "1"
+    try:
+        return _BASE_UNIT_NAMES[dim]
+    except KeyError:
+        raise ValueError(f"no declaration name for unit {unit!r}") from None
+
+
+_BASE_UNIT_NAMES = {
+    brian2.volt.dim: "volt", brian2.second.dim: "second", brian2.amp.dim: "amp",
+    brian2.farad.dim: "farad", brian2.siemens.dim: "siemens", brian2.Hz.dim: "hertz",
+    (brian2.volt / brian2.second).dim: "volt/second",
+}
+
+_SYNAPSE_PARAMETER_UNITS = {
+    "U": None, "tau_rec": ms, "tau_facil": ms,
+    "tau_plus": ms, "tau_minus": ms, "A_plus": None, "A_minus": None,
+    "w_min": "weight", "w_max": "weight", "mu_plus": None, "mu_minus": None,
+}
+
+
+def _synapse_equations(model, weight_unit, effect):
+    """(model, on_pre, on_post, internal initial values) of a synapse model.
+
+    `effect` is the statement that applies the effective weight ``w_eff`` to the
+    postsynaptic target.
+    """
+    if model == "static":
+        return (f"w : {weight_unit}", effect.replace("w_eff", "w"), None, {})
+    if model == "tsodyks_markram":
+        # Tsodyks & Markram with facilitation as NEST's tsodyks2_synapse: x is the
+        # available resource, u the utilisation, both updated at each presynaptic event
+        equations = f"""
+            w : {weight_unit}
+            U : 1
+            tau_rec : second
+            tau_facil : second
+            x_tm : 1
+            u_tm : 1
+            t_last : second
+        """
+        on_pre = f"""
+            x_tm = 1 + (x_tm - x_tm*u_tm - 1)*exp(-(t - t_last)/tau_rec)
+            u_tm = U + u_tm*(1 - U)*int(tau_facil > 0*ms)*exp(-(t - t_last)/(tau_facil + int(tau_facil <= 0*ms)*ms))
+            t_last = t
+            {effect.replace('w_eff', 'w*x_tm*u_tm')}
+        """
+        return equations, on_pre, None, {"x_tm": 1.0, "u_tm": 0.0}
+    if model == "stdp":
+        # pair-based STDP with all-to-all traces (as NEST's stdp_synapse); the weight
+        # dependence is Gütig et al. (2003): mu = 0 additive, mu = 1 multiplicative
+        equations = f"""
+            w : {weight_unit}
+            w_min : {weight_unit}
+            w_max : {weight_unit}
+            A_plus : 1
+            A_minus : 1
+            mu_plus : 1
+            mu_minus : 1
+            tau_plus : second
+            tau_minus : second
+            dtrace_plus/dt = -trace_plus/tau_plus : 1 (event-driven)
+            dtrace_minus/dt = -trace_minus/tau_minus : 1 (event-driven)
+        """
+        on_pre = f"""
+            w = clip(w - w_max*A_minus*clip((w - w_min)/w_max, 0, inf)**mu_minus*trace_minus, w_min, w_max)
+            {effect.replace('w_eff', 'w')}
+            trace_plus += 1
+        """
+        on_post = """
+            w = clip(w + w_max*A_plus*clip((w_max - w)/w_max, 0, inf)**mu_plus*trace_plus, w_min, w_max)
+            trace_minus += 1
+        """
+        return equations, on_pre, on_post, {}
+    raise ValueError(f"unknown synapse model '{model}'")

@@ -1,0 +1,141 @@
+"""Population, PopulationView and Assembly: PyNN's classes over the network description.
+
+Parameters live in the population's :class:`~pyNN_sparsehw.description.PopulationDescription`
+as per-neuron arrays in PyNN names and units; changes are forwarded to the engine
+when the network has been compiled.
+"""
+
+import numpy as np
+
+from pyNN import common
+from pyNN.parameters import ParameterSpace, simplify
+from pyNN.standardmodels import StandardCellType
+
+from . import simulator
+from .recording import Recorder
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class _ParameterAccess:
+    """get/set of parameters for populations and views, through the description."""
+
+    def _get_parameters(self, *names):
+        celltype = self.celltype
+        if isinstance(celltype, StandardCellType) and celltype.computed_parameters_include(names):
+            names = celltype.get_parameter_names()
+        native = self._get_native_parameters(*celltype.get_native_names(*names))
+        return celltype.reverse_translate(native)
+
+    def _get_native_parameters(self, *names):
+        description = self.grandparent_description
+        mask = self._description_mask
+        values = {}
+        for name in names:
+            value = description.parameters[name]
+            values[name] = simplify(value[mask])
+        return ParameterSpace(values, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        description = self.grandparent_description
+        mask = self._description_mask
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            target = description.parameters[name]
+            if target.dtype == object:
+                target[mask] = _object_array(value)
+            else:
+                target[mask] = value
+        simulator.state.push_population(description, names=list(parameter_space.keys()))
+
+    def _set_initial_value_array(self, variable, initial_values):
+        description = self.grandparent_description
+        values = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
+            else np.asarray(initial_values, dtype=float)
+        values = np.broadcast_to(np.asarray(values, dtype=float), (self.size,))
+        description.initial_values.setdefault(variable, np.zeros(description.size))
+        description.initial_values[variable][self._description_mask] = values
+        simulator.state.push_state(description, variable, values,
+                                   indices=self._description_indices)
+
+
+def _object_array(values):
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+class PopulationView(_ParameterAccess, common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    @property
+    def grandparent_description(self):
+        return self.grandparent._description
+
+    @property
+    def _description_indices(self):
+        return self.index_in_grandparent(np.arange(self.size))
+
+    @property
+    def _description_mask(self):
+        return self._description_indices
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(_ParameterAccess, common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def __init__(self, size, cellclass, cellparams=None, structure=None,
+                 initial_values={}, label=None, hardware=None):
+        self.hardware = dict(hardware or {})
+        super().__init__(size, cellclass, cellparams, structure, initial_values, label)
+
+    def _create_cells(self):
+        state = simulator.state
+        self.first_id_value = state.id_counter
+        ids = np.arange(state.id_counter, state.id_counter + self.size)
+        self.all_cells = np.frompyfunc(simulator.ID, 1, 1)(ids).astype(object)
+        self._mask_local = np.ones((self.size,), bool)
+        state.id_counter += self.size
+        state.register_population(self)
+
+        if isinstance(self.celltype, StandardCellType):
+            parameter_space = self.celltype.native_parameters
+        else:
+            raise TypeError(
+                f"pyNN.sparsehw supports PyNN's standard cell types only; "
+                f"{type(self.celltype).__name__} is not one")
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        parameters = {}
+        for name, value in parameter_space.items():
+            if isinstance(value, np.ndarray) and value.dtype == object:
+                parameters[name] = _object_array(value)
+            else:
+                parameters[name] = np.array(value, dtype=float)
+        self._description = state.description.add_population(
+            label=self.label, cell_type=type(self.celltype).__name__, size=self.size,
+            parameters=parameters)
+
+    @property
+    def grandparent_description(self):
+        return self._description
+
+    @property
+    def _description_indices(self):
+        return None
+
+    @property
+    def _description_mask(self):
+        return slice(None)
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)

@@ -1,0 +1,228 @@
+"""Projection: PyNN's class over whole connection arrays.
+
+A projection keeps its connections as arrays indexed like ``projection.pre`` and
+``projection.post`` (which may be views or assemblies), in PyNN's order (by
+postsynaptic index). For the network description they are split into one
+:class:`~pyNN_sparsehw.description.ProjectionDescription` per pair of underlying
+populations, each holding population-level indices.
+"""
+
+import numpy as np
+
+from pyNN import common, errors
+from pyNN.space import Space
+from pyNN.standardmodels import StandardSynapseType
+
+from . import simulator
+from .connect import build, evaluate_at
+from .standardmodels.synapses import StaticSynapse
+
+AGGREGATE = {"sum": np.add.at, "min": np.minimum.at, "max": np.maximum.at}
+AGGREGATE_FILL = {"sum": 0.0, "min": np.inf, "max": -np.inf}
+
+
+def resolve_cells(cells, indices):
+    """Map indices within a Population/View/Assembly to (population description
+    index, index within that population) arrays."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if isinstance(cells, common.Population):
+        return np.full(indices.shape, cells._description.index), indices
+    if isinstance(cells, common.PopulationView):
+        population = cells.grandparent
+        return (np.full(indices.shape, population._description.index),
+                np.asarray(cells.index_in_grandparent(indices), dtype=np.int64))
+    if isinstance(cells, common.Assembly):
+        boundaries = np.cumsum([0] + [p.size for p in cells.populations])
+        component = np.searchsorted(boundaries, indices, side="right") - 1
+        populations = np.empty(indices.shape, dtype=np.int64)
+        local = np.empty(indices.shape, dtype=np.int64)
+        for k, part in enumerate(cells.populations):
+            selected = component == k
+            populations[selected], local[selected] = resolve_cells(
+                part, indices[selected] - boundaries[k])
+        return populations, local
+    raise TypeError(f"cannot resolve cells of a {type(cells).__name__}")
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=Space(),
+                 label=None, hardware=None):
+        super().__init__(presynaptic_population, postsynaptic_population, connector,
+                         synapse_type, source, receptor_type, space, label)
+        if not isinstance(self.synapse_type, StandardSynapseType):
+            raise TypeError(f"pyNN.sparsehw supports PyNN's standard synapse types only; "
+                            f"{type(self.synapse_type).__name__} is not one")
+        self.hardware = dict(hardware or {})
+        self.label = self.label or f"projection{common.Projection._nProj}"
+        connections = build(connector, self)
+        self._pre_index = connections.pre
+        self._post_index = connections.post
+        n = connections.pre.size
+        self._values = {name: np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
+                        for name, value in connections.parameters.items()}
+        self._check_delays()
+        self._describe()
+
+    def _check_delays(self):
+        delays = self._values.get("delay")
+        dt = simulator.state.dt
+        if delays is not None and delays.size and delays.min() < dt - 1e-9:
+            raise errors.ConnectionError(
+                f"projection '{self.label}': delay {delays.min():g} ms is shorter than the "
+                f"time step {dt:g} ms; use delays >= {dt:g} ms or a smaller timestep")
+
+    # ---------------------------------------------------------- description
+    def _describe(self):
+        """Split the connections into one description per population pair."""
+        pre_population, pre_local = resolve_cells(self.pre, self._pre_index)
+        post_population, post_local = resolve_cells(self.post, self._post_index)
+        self._pre_local, self._post_local = pre_local, post_local
+        n_populations = len(simulator.state.description.populations)
+        pair = pre_population * n_populations + post_population
+        pairs = np.unique(pair)
+        if pairs.size == 0:
+            pairs = np.array([_first_pair(self.pre, self.post, n_populations)])
+        self._parts = []
+        synapse_model = self.synapse_type.synapse_model
+        for p in pairs:
+            selection = np.nonzero(pair == p)[0]
+            parameters = {name: value[selection] for name, value in self._values.items()
+                          if name not in ("weight", "delay")}
+            if synapse_model == "stdp":
+                parameters["weight_dependence"] = type(
+                    self.synapse_type.weight_dependence).__name__
+            initial = {name: np.full(selection.size, float(value))
+                       for name, value in self.synapse_type.default_initial_values.items()}
+            description = simulator.state.description.add_projection(
+                label=self.label if pairs.size == 1 else f"{self.label}[{len(self._parts)}]",
+                pre=int(p // n_populations), post=int(p % n_populations),
+                receptor_type=self.receptor_type, synapse_model=synapse_model,
+                pre_index=pre_local[selection], post_index=post_local[selection],
+                weights=self._values["weight"][selection],
+                delays=self._values["delay"][selection],
+                parameters=parameters, initial_values=initial)
+            self._parts.append((description, selection))
+
+    def _update_parts(self, names):
+        state = simulator.state
+        for description, selection in self._parts:
+            for name in names:
+                value = self._values[name][selection]
+                if name == "weight":
+                    description.weights = value
+                elif name == "delay":
+                    description.delays = value
+                else:
+                    description.parameters[name] = value
+            state.push_projection(description, weights="weight" in names,
+                                  delays="delay" in names,
+                                  parameters=bool(set(names) - {"weight", "delay"}))
+
+    # ------------------------------------------------------------- access
+    def __len__(self):
+        return self._pre_index.size
+
+    def __getitem__(self, i):
+        raise NotImplementedError("indexing single connections is not supported by "
+                                  "pyNN.sparsehw; use get(..., format='list')")
+
+    @property
+    def connections(self):
+        raise NotImplementedError("pyNN.sparsehw keeps connections as arrays; use "
+                                  "get(..., format='list' or 'array')")
+
+    def _current_values(self, name):
+        """Values of a native attribute, with plastic weights read from the engine."""
+        if name == "weight" and self.synapse_type.synapse_model == "stdp":
+            engine = simulator.state.engine
+            if engine is not None:
+                weights = self._values["weight"].copy()
+                for description, selection in self._parts:
+                    if description.index in engine.synapses:
+                        weights[selection] = engine.get_weights(description.index)
+                return weights
+        if name not in self._values:
+            raise errors.NonExistentParameterError(
+                name, type(self.synapse_type).__name__,
+                self.synapse_type.get_parameter_names())
+        return self._values[name]
+
+    def _get_attributes_as_list(self, names):
+        columns = []
+        for name in names:
+            if name == "presynaptic_index":
+                columns.append(self._pre_index)
+            elif name == "postsynaptic_index":
+                columns.append(self._post_index)
+            else:
+                columns.append(self._current_values(name))
+        if not columns:
+            return []
+        table = np.column_stack([np.asarray(c, dtype=float) for c in columns])
+        return [tuple(row) for row in table.tolist()]
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        arrays = []
+        for name in names:
+            values = np.asarray(self._current_values(name), dtype=float)
+            array = np.full(self.shape, np.nan)
+            if multiple_synapses in AGGREGATE:
+                accumulated = np.full(self.shape, AGGREGATE_FILL[multiple_synapses])
+                AGGREGATE[multiple_synapses](accumulated, (self._pre_index, self._post_index),
+                                             values)
+                connected = np.zeros(self.shape, dtype=bool)
+                connected[self._pre_index, self._post_index] = True
+                array[connected] = accumulated[connected]
+            elif multiple_synapses == "last":
+                array[self._pre_index, self._post_index] = values
+            elif multiple_synapses == "first":
+                array[self._pre_index[::-1], self._post_index[::-1]] = values[::-1]
+            else:
+                raise ValueError(f"multiple_synapses must be one of sum, min, max, first, "
+                                 f"last; got {multiple_synapses!r}")
+            arrays.append(array)
+        return arrays
+
+    def _set_attributes(self, parameter_space):
+        names = []
+        for name, lazy in parameter_space.items():
+            value = evaluate_at(lazy, self, self._pre_index, self._post_index)
+            value = np.broadcast_to(np.asarray(value, dtype=float), self._pre_index.shape)
+            if np.any(np.isnan(value)):
+                raise ValueError(f"projection '{self.label}': new values of '{name}' are NaN "
+                                 f"for some existing connections")
+            if name not in self._values:
+                raise errors.NonExistentParameterError(
+                    name, type(self.synapse_type).__name__,
+                    self.synapse_type.get_parameter_names())
+            self._values[name] = value.copy()
+            names.append(name)
+        if "delay" in names:
+            self._check_delays()
+        self._update_parts(names)
+
+    def _set_initial_value_array(self, variable, initial_value):
+        raise NotImplementedError(
+            f"pyNN.sparsehw cannot initialise synaptic state variable '{variable}' yet")
+
+    # ------------------------------------------------- fallback connectors
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        """Collect connections from connectors that only know PyNN's per-column API."""
+        if location_selector is not None:
+            raise NotImplementedError("pyNN.sparsehw has point neurons only")
+        pre = np.asarray(presynaptic_indices, dtype=np.int64)
+        post = np.full(pre.shape, int(postsynaptic_index), dtype=np.int64)
+        self._collected.append((pre, post, connection_parameters))
+
+
+def _first_pair(pre, post, n_populations):
+    """Population pair of an empty projection (so it still exists in the description)."""
+    pre_population, _ = resolve_cells(pre, np.zeros(1, dtype=np.int64))
+    post_population, _ = resolve_cells(post, np.zeros(1, dtype=np.int64))
+    return pre_population[0] * n_populations + post_population[0]

@@ -1,0 +1,199 @@
+"""Simulator state: the network description, the chip, and the compiled engine.
+
+PyNN calls fill :attr:`State.description`. The first ``run()`` compiles it: the
+description goes through :mod:`.mapping` with the chip model into an
+:class:`~pyNN_sparsehw.engine.Engine`. Later runs extend the engine with anything
+created since; ``reset()`` discards the engine, so that the next run rebuilds it from
+the description, which holds the initial values, current parameters and weights.
+"""
+
+import bisect
+import logging
+import zlib
+
+import numpy as np
+
+from pyNN import common
+
+from . import mapping
+from .chip import load_chip
+from .description import NetworkDescription
+from .engine import Engine, CurrentInjectionSpec
+
+name = "sparsehw"
+logger = logging.getLogger("pyNN_sparsehw")
+
+DEFAULT_SEED = 4242
+
+
+class ID(int, common.IDMixin):
+    """A neuron's global identifier; its population is found from the id range."""
+
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+    @property
+    def parent(self):
+        return state.population_of(self)
+
+
+class State(common.control.BaseState):
+    """The simulator's global state (one per process, as in every PyNN backend)."""
+
+    def __init__(self):
+        common.control.BaseState.__init__(self)
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self._min_delay = "auto"
+        self._max_delay = "auto"
+        self.chip = load_chip("ideal")
+        self.rng_seed = DEFAULT_SEED
+        self.codegen_target = "numpy"
+        self.clear()
+
+    # ---------------------------------------------------------------- network
+    def clear(self):
+        """Forget the whole network (called by setup())."""
+        self.description = NetworkDescription()
+        self.engine = None
+        self.recorders = set()
+        self.populations = []
+        self._first_ids = []
+        self.projections = []
+        self.current_sources = []
+        self.id_counter = 0
+        self.segment_counter = -1
+        self.write_on_end = []
+        self.reset()
+
+    def register_population(self, population):
+        self.populations.append(population)
+        self._first_ids.append(int(population.first_id_value))
+
+    def population_of(self, id):
+        """The Population that owns global id `id`."""
+        k = bisect.bisect_right(self._first_ids, int(id)) - 1
+        if k < 0 or int(id) >= self._first_ids[k] + self.populations[k].size:
+            raise KeyError(f"id {int(id)} belongs to no population of this simulation")
+        return self.populations[k]
+
+    # ------------------------------------------------------------------ time
+    @property
+    def t(self):
+        return self.engine.t if self.engine is not None else 0.0
+
+    @property
+    def min_delay(self):
+        return self.dt if self._min_delay == "auto" else self._min_delay
+
+    @min_delay.setter
+    def min_delay(self, value):
+        self._min_delay = value
+
+    @property
+    def max_delay(self):
+        if self._max_delay != "auto":
+            return self._max_delay
+        delays = [prj.delays.max() for prj in self.description.projections if prj.size]
+        return max(delays) if delays else self.min_delay
+
+    @max_delay.setter
+    def max_delay(self, value):
+        self._max_delay = value
+
+    # -------------------------------------------------------------- compile
+    @property
+    def compiled(self):
+        return self.engine is not None
+
+    def _segment_seed(self):
+        """Seed of the engine's random numbers: depends on the user's seed and segment."""
+        return zlib.crc32(f"{self.rng_seed}:{self.segment_counter}".encode())
+
+    def compile(self):
+        """Build the engine, or extend it with what was created since the last run."""
+        if self.engine is None:
+            self.engine = Engine(self.dt, self._segment_seed(), self.codegen_target)
+            self._built_populations = 0
+            self._built_projections = 0
+        engine = self.engine
+        new_populations = self.description.populations[self._built_populations:]
+        for population in new_populations:
+            engine.add_neuron_group(mapping.map_population(population, self.chip))
+        self._built_populations = len(self.description.populations)
+        for projection in self.description.projections[self._built_projections:]:
+            engine.add_synapse_group(mapping.map_projection(projection, self.dt))
+        self._built_projections = len(self.description.projections)
+        self.update_current_sources()
+        for recorder in self.recorders:
+            recorder._finalize()
+
+    def update_current_sources(self):
+        """(Re)install the current sources in the engine."""
+        if self.engine is None:
+            return
+        self.engine.set_current_injections(
+            CurrentInjectionSpec(key=src.index, amplitude_at=src.source.amplitude_at,
+                                 targets=src.targets)
+            for src in self.description.current_sources if src.targets)
+
+    def push_population(self, population, names=None, indices=None):
+        """Send changed parameters of a population description to a live engine."""
+        if self.engine is None or population.index >= self._built_populations:
+            return
+        spec = mapping.map_population(population, self.chip)
+        if spec.kind == "spike_array":
+            self.engine.set_neuron_values(population.index, {"spike_times": spec.spike_times})
+            return
+        values = spec.parameters
+        if names is not None:
+            wanted = {mapping.PARAMETER_NAMES.get(n, n) for n in names}
+            if spec.kind == "poisson":
+                wanted |= {"rate", "start", "stop"} if wanted & {"start", "duration"} else set()
+            values = {k: v for k, v in values.items() if k in wanted}
+        if indices is not None:
+            values = {k: np.asarray(v)[indices] for k, v in values.items()}
+        self.engine.set_neuron_values(population.index, values, indices)
+
+    def push_state(self, population, variable, values, indices=None):
+        """Set the current value of a state variable in a live engine."""
+        if self.engine is None or population.index >= self._built_populations:
+            return
+        self.engine.set_neuron_values(
+            population.index, {mapping.circuit_state_name(variable): values}, indices)
+
+    def push_projection(self, projection, weights=False, delays=False, parameters=False):
+        """Send changed weights/delays/parameters of a projection to a live engine."""
+        if self.engine is None or projection.index >= self._built_projections:
+            return
+        spec = mapping.map_projection(projection, self.dt)
+        self.engine.set_synapse_values(
+            projection.index,
+            weights=spec.weights if weights else None,
+            delays=spec.delays if delays else None,
+            parameters=spec.parameters if parameters else None)
+
+    # ------------------------------------------------------------------ run
+    def run(self, simtime):
+        self.compile()
+        self.running = True
+        self.engine.run(simtime)
+
+    def run_until(self, tstop):
+        if tstop > self.t:
+            self.run(tstop - self.t)
+        else:
+            self.compile()
+            self.running = True
+
+    def reset(self):
+        """Back to t = 0: the next run rebuilds the engine from the description."""
+        self.engine = None
+        self.running = False
+        self.t_start = 0
+        self.segment_counter += 1
+
+
+state = State()
