@@ -120,4 +120,5 @@ def hardware_report():
 def list_standard_models():
     """Names of the standard cell types available in this backend."""
     return [obj.__name__ for obj in globals().values()
-            if isinstance(obj, type) and issubclass(obj, StandardCellType)]
+            if isinstance(obj, type) and issubclass(obj, StandardCellType)
+            and obj is not StandardCellType]

@@ -7,7 +7,7 @@ when the network has been compiled.
 
 import numpy as np
 
-from pyNN import common
+from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
@@ -48,6 +48,7 @@ class _ParameterAccess:
                 target[mask] = _object_array(value)
             else:
                 target[mask] = value
+        _check_spike_times(self.label, description.parameters)
         simulator.state.push_population(description, names=list(parameter_space.keys()))
 
     def _set_initial_value_array(self, variable, initial_values):
@@ -59,6 +60,24 @@ class _ParameterAccess:
         description.initial_values[variable][self._description_mask] = values
         simulator.state.push_state(description, variable, values,
                                    indices=self._description_indices)
+
+
+def _check_spike_times(label, parameters):
+    """Spike times must increase within each neuron's sequence."""
+    if "spike_times" not in parameters:
+        return
+    sequences = [np.asarray(getattr(seq, "value", seq), dtype=float).ravel()
+                 for seq in parameters["spike_times"]]
+    if not sequences:
+        return
+    owner = np.repeat(np.arange(len(sequences)), [seq.size for seq in sequences])
+    # only differences between spikes of the same neuron count
+    bad = np.nonzero((np.diff(np.concatenate(sequences)) < 0) & (owner[1:] == owner[:-1]))[0]
+    if bad.size:
+        neuron = int(owner[bad[0]])
+        raise errors.InvalidParameterValueError(
+            f"population '{label}', neuron {neuron}: spike times must be in increasing "
+            f"order, got {sequences[neuron]}")
 
 
 def _object_array(values):
@@ -120,7 +139,9 @@ class Population(_ParameterAccess, common.Population):
             if isinstance(value, np.ndarray) and value.dtype == object:
                 parameters[name] = _object_array(value)
             else:
-                parameters[name] = np.array(value, dtype=float)
+                parameters[name] = np.broadcast_to(np.asarray(value, dtype=float),
+                                                   (self.size,)).copy()
+        _check_spike_times(self.label, parameters)
         self._description = state.description.add_population(
             label=self.label, cell_type=type(self.celltype).__name__, size=self.size,
             parameters=parameters)

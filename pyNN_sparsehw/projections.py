@@ -10,6 +10,7 @@ populations, each holding population-level indices.
 import numpy as np
 
 from pyNN import common, errors
+from pyNN.parameters import ParameterSpace
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
@@ -128,13 +129,33 @@ class Projection(common.Projection):
         return self._pre_index.size
 
     def __getitem__(self, i):
-        raise NotImplementedError("indexing single connections is not supported by "
-                                  "pyNN.sparsehw; use get(..., format='list')")
+        """The i-th connection (in the order of ``get(..., format='list')``)."""
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"projection '{self.label}' has {len(self)} connections, "
+                             f"index {i} is out of range")
+        return Connection(self, i % len(self))
 
     @property
     def connections(self):
-        raise NotImplementedError("pyNN.sparsehw keeps connections as arrays; use "
-                                  "get(..., format='list' or 'array')")
+        """Iterator over the connections, as :class:`Connection` objects."""
+        return (Connection(self, k) for k in range(len(self)))
+
+    def set(self, **attributes):
+        """Set connection attributes (see PyNN's Projection.set).
+
+        Functions of distance are evaluated at the connected pairs only.
+        """
+        attributes = self._value_list_to_array(attributes)
+        parameter_space = ParameterSpace(attributes, self.synapse_type.get_schema(),
+                                         self.shape)
+        self._set_attributes(self.synapse_type.translate(parameter_space))
+
+    def _set_connection_value(self, index, name, value):
+        self._values[name] = self._current_values(name).copy()
+        self._values[name][index] = value
+        if name == "delay":
+            self._check_delays()
+        self._update_parts([name])
 
     def _current_values(self, name):
         """Values of a native attribute, with plastic weights read from the engine."""
@@ -219,6 +240,43 @@ class Projection(common.Projection):
         pre = np.asarray(presynaptic_indices, dtype=np.int64)
         post = np.full(pre.shape, int(postsynaptic_index), dtype=np.int64)
         self._collected.append((pre, post, connection_parameters))
+
+
+class Connection(common.Connection):
+    """One connection of a projection: a view onto the projection's arrays."""
+
+    def __init__(self, projection, index):
+        self.projection = projection
+        self.index = index
+
+    @property
+    def presynaptic_index(self):
+        return int(self.projection._pre_index[self.index])
+
+    @property
+    def postsynaptic_index(self):
+        return int(self.projection._post_index[self.index])
+
+    def _get(self, name):
+        native = self.projection.synapse_type.translations[name]["translated_name"]
+        return float(self.projection._current_values(native)[self.index])
+
+    def _set(self, name, value):
+        native = self.projection.synapse_type.translations[name]["translated_name"]
+        self.projection._set_connection_value(self.index, native, float(value))
+
+    weight = property(lambda self: self._get("weight"),
+                      lambda self, value: self._set("weight", value))
+    delay = property(lambda self: self._get("delay"),
+                     lambda self, value: self._set("delay", value))
+
+    def __getattr__(self, name):
+        if name != "projection" and name in self.projection.synapse_type.translations:
+            return self._get(name)
+        raise AttributeError(name)
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)
 
 
 def _first_pair(pre, post, n_populations):

@@ -86,7 +86,11 @@ class State(common.control.BaseState):
 
     @property
     def min_delay(self):
-        return self.dt if self._min_delay == "auto" else self._min_delay
+        """Smallest delay (ms): as set, or with "auto" the smallest in the network."""
+        if self._min_delay != "auto":
+            return self._min_delay
+        delays = [prj.delays.min() for prj in self.description.projections if prj.size]
+        return min(delays) if delays else self.dt
 
     @min_delay.setter
     def min_delay(self, value):

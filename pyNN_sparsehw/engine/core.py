@@ -207,7 +207,7 @@ class Engine:
         post_spec = self.group_specs[spec.post]
         weight_unit = KINETICS[post_spec.kinetics].weight_unit
         if weights is not None:
-            syn.w = np.asarray(weights, dtype=float) * weight_unit
+            syn.w_syn = np.asarray(weights, dtype=float) * weight_unit
         if delays is not None:
             delays = np.asarray(delays, dtype=float)
             # the soma sees the event `delay` after it was emitted (module docstring)
@@ -231,7 +231,7 @@ class Engine:
         """Current weights of a synapse block, in its weight unit."""
         spec = self.synapse_specs[key]
         unit = KINETICS[self.group_specs[spec.post].kinetics].weight_unit
-        return np.asarray(self.synapses[key].w[:] / unit)
+        return np.asarray(self.synapses[key].w_syn[:] / unit)
 
     def get_synapse_state(self, key, name):
         return np.asarray(self.synapses[key].state(name)[:])
@@ -302,7 +302,8 @@ class Engine:
     def spikes(self, key):
         """(neuron indices, spike times in ms) recorded from group `key`."""
         monitor = self.spike_monitors[key]
-        return np.asarray(monitor.i[:]), np.asarray(monitor.t[:] / ms) + self.dt
+        steps = np.rint(np.asarray(monitor.t[:] / ms) / self.dt) + 1
+        return np.asarray(monitor.i[:]), np.round(steps * self.dt, 9)
 
     def spike_counts(self, key):
         """Spikes emitted by each neuron of group `key` since the engine was built."""
@@ -396,12 +397,12 @@ def _synapse_equations(model, weight_unit, effect):
     postsynaptic target.
     """
     if model == "static":
-        return (f"w : {weight_unit}", effect.replace("w_eff", "w"), None, {})
+        return (f"w_syn : {weight_unit}", effect.replace("w_eff", "w_syn"), None, {})
     if model == "tsodyks_markram":
         # Tsodyks & Markram with facilitation as NEST's tsodyks2_synapse: x is the
         # available resource, u the utilisation, both updated at each presynaptic event
         equations = f"""
-            w : {weight_unit}
+            w_syn : {weight_unit}
             U : 1
             tau_rec : second
             tau_facil : second
@@ -413,14 +414,14 @@ def _synapse_equations(model, weight_unit, effect):
             x_tm = 1 + (x_tm - x_tm*u_tm - 1)*exp(-(t - t_last)/tau_rec)
             u_tm = U + u_tm*(1 - U)*int(tau_facil > 0*ms)*exp(-(t - t_last)/(tau_facil + int(tau_facil <= 0*ms)*ms))
             t_last = t
-            {effect.replace('w_eff', 'w*x_tm*u_tm')}
+            {effect.replace('w_eff', 'w_syn*x_tm*u_tm')}
         """
         return equations, on_pre, None, {"x_tm": 1.0, "u_tm": 0.0}
     if model == "stdp":
         # pair-based STDP with all-to-all traces (as NEST's stdp_synapse); the weight
         # dependence is Gütig et al. (2003): mu = 0 additive, mu = 1 multiplicative
         equations = f"""
-            w : {weight_unit}
+            w_syn : {weight_unit}
             w_min : {weight_unit}
             w_max : {weight_unit}
             A_plus : 1
@@ -433,12 +434,12 @@ def _synapse_equations(model, weight_unit, effect):
             dtrace_minus/dt = -trace_minus/tau_minus : 1 (event-driven)
         """
         on_pre = f"""
-            w = clip(w - w_max*A_minus*clip((w - w_min)/w_max, 0, inf)**mu_minus*trace_minus, w_min, w_max)
-            {effect.replace('w_eff', 'w')}
+            w_syn = clip(w_syn - w_max*A_minus*clip((w_syn - w_min)/w_max, 0, inf)**mu_minus*trace_minus, w_min, w_max)
+            {effect.replace('w_eff', 'w_syn')}
             trace_plus += 1
         """
         on_post = """
-            w = clip(w + w_max*A_plus*clip((w_max - w)/w_max, 0, inf)**mu_plus*trace_plus, w_min, w_max)
+            w_syn = clip(w_syn + w_max*A_plus*clip((w_max - w_syn)/w_max, 0, inf)**mu_plus*trace_plus, w_min, w_max)
             trace_minus += 1
         """
         return equations, on_pre, on_post, {}

@@ -87,9 +87,9 @@ class ACSource(CurrentSourceMixin, electrodes.ACSource):
         if not self._active(t):
             return 0.0
         p = self._native
-        # frequency in Hz, time in ms, phase in degrees
+        # frequency in Hz, time in ms, phase in degrees, which holds at t = start
         return p["offset"] + p["amplitude"] * np.sin(
-            2 * np.pi * p["frequency"] * t / 1000.0 + np.deg2rad(p["phase"]))
+            2 * np.pi * p["frequency"] * (t - p["start"]) / 1000.0 + np.deg2rad(p["phase"]))
 
 
 class StepCurrentSource(CurrentSourceMixin, electrodes.StepCurrentSource):
@@ -97,16 +97,25 @@ class StepCurrentSource(CurrentSourceMixin, electrodes.StepCurrentSource):
     translations = build_translations(("amplitudes", "amplitudes"), ("times", "times"))
 
     def _check_parameters(self):
+        """Validate, round times to the time step and merge steps that then coincide
+        (the last amplitude given for a step wins)."""
         times = np.asarray(self._native.get("times", []), dtype=float)
         amplitudes = np.asarray(self._native.get("amplitudes", []), dtype=float)
         if times.size != amplitudes.size:
             raise ValueError(f"StepCurrentSource: {times.size} times but {amplitudes.size} "
                              f"amplitudes; give one amplitude per time")
-        if np.any(np.diff(times) < 0):
-            raise ValueError(f"StepCurrentSource: times must be increasing, got {times}")
+        if np.any(times < 0):
+            raise ValueError(f"StepCurrentSource: times must not be negative, got {times}")
+        if np.any(np.diff(times) <= 0):
+            raise ValueError(f"StepCurrentSource: times must be strictly increasing, "
+                             f"got {times}")
+        steps = np.rint(times / state.dt).astype(np.int64)
+        last = np.append(steps[1:] != steps[:-1], True) if steps.size else np.zeros(0, bool)
+        self._native["times"] = steps[last] * state.dt
+        self._native["amplitudes"] = amplitudes[last]
 
     def amplitude_at(self, t):
-        times = np.rint(np.asarray(self._native["times"], dtype=float) / state.dt) * state.dt
+        times = self._native["times"]
         k = np.searchsorted(times, t + 1e-9, side="right") - 1
         return float(np.asarray(self._native["amplitudes"])[k]) if k >= 0 else 0.0
 
