@@ -15,7 +15,7 @@ from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
-from .connect import build, evaluate_at
+from .connectivity import build, evaluate_at
 from .standardmodels.synapses import StaticSynapse
 
 AGGREGATE = {"sum": np.add.at, "min": np.minimum.at, "max": np.maximum.at}

@@ -24,7 +24,8 @@ class Recorder(recording.Recorder):
         return self.population._description.index
 
     def _record(self, variable, new_ids, sampling_interval=None):
-        self.sampling_interval = sampling_interval or self._simulator.state.dt
+        if sampling_interval is not None:
+            self.sampling_interval = sampling_interval
         if simulator.state.compiled and new_ids:
             self._finalize()
 
