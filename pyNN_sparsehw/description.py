@@ -23,6 +23,9 @@ class PopulationDescription:
     `parameters` maps PyNN parameter names to per-neuron float arrays (for
     SpikeSourceArray, ``spike_times`` is an object array of float arrays).
     `initial_values` maps PyNN state-variable names to per-neuron arrays.
+    For a composed ``PointNeuron``, `components` maps ``"neuron"`` to the neuron
+    model's class name and each receptor name to its post-synaptic response class
+    name; receptor parameters and state variables are named ``"<receptor>.<name>"``.
     """
     index: int
     label: str
@@ -30,6 +33,7 @@ class PopulationDescription:
     size: int
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
+    components: dict = field(default_factory=dict)
 
 
 @dataclass

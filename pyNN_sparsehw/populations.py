@@ -144,7 +144,7 @@ class Population(_ParameterAccess, common.Population):
         _check_spike_times(self.label, parameters)
         self._description = state.description.add_population(
             label=self.label, cell_type=type(self.celltype).__name__, size=self.size,
-            parameters=parameters)
+            parameters=parameters, components=getattr(self.celltype, "components", {}))
 
     @property
     def grandparent_description(self):

@@ -128,7 +128,8 @@ class State(common.control.BaseState):
             engine.add_neuron_group(mapping.map_population(population, self.chip))
         self._built_populations = len(self.description.populations)
         for projection in self.description.projections[self._built_projections:]:
-            engine.add_synapse_group(mapping.map_projection(projection, self.dt))
+            engine.add_synapse_group(mapping.map_projection(projection, self.description,
+                                                            self.dt))
         self._built_projections = len(self.description.projections)
         self.update_current_sources()
         for recorder in self.recorders:
@@ -153,7 +154,7 @@ class State(common.control.BaseState):
             return
         values = spec.parameters
         if names is not None:
-            wanted = {mapping.PARAMETER_NAMES.get(n, n) for n in names}
+            wanted = {mapping.circuit_name(n, mapping.PARAMETER_NAMES) for n in names}
             if spec.kind == "poisson":
                 wanted |= {"rate", "start", "stop"} if wanted & {"start", "duration"} else set()
             values = {k: v for k, v in values.items() if k in wanted}
@@ -172,7 +173,7 @@ class State(common.control.BaseState):
         """Send changed weights/delays/parameters of a projection to a live engine."""
         if self.engine is None or projection.index >= self._built_projections:
             return
-        spec = mapping.map_projection(projection, self.dt)
+        spec = mapping.map_projection(projection, self.description, self.dt)
         self.engine.set_synapse_values(
             projection.index,
             weights=spec.weights if weights else None,

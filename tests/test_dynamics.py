@@ -166,3 +166,28 @@ def test_poisson_rate_and_repeatability():
     # 200 sources x 0.4 s x 50 Hz = 4000 spikes; Poisson sd ~ 63
     assert abs(a.sum() - 4000) < 4 * np.sqrt(4000)
     assert times_a.min() >= 100.0 and times_a.max() < 500.0
+
+
+def test_composed_point_neuron_receptors(sim):
+    """A PointNeuron with two named current receptors: each input reaches its own
+    receptor, one delay after the spike, with the given weight and time constant."""
+    celltype = sim.PointNeuron(sim.LIF(tau_m=10.0, v_rest=-60.0),
+                               AMPA=sim.CurrExpPostSynapticResponse(tau_syn=1.0),
+                               GABAA=sim.CurrExpPostSynapticResponse(tau_syn=5.0))
+    neuron = sim.Population(1, celltype, initial_values={"v": -60.0})
+    inputs = sim.Population(2, sim.SpikeSourceArray(spike_times=[[30.0], [60.0]]))
+    sim.Projection(inputs[0:1], neuron, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.5, delay=1.5), receptor_type="AMPA")
+    sim.Projection(inputs[1:2], neuron, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=-0.5, delay=1.5), receptor_type="GABAA")
+    neuron.record(["AMPA.isyn", "GABAA.isyn"])
+    assert neuron.get("GABAA.tau_syn") == 5.0
+    sim.run(100.0)
+    segment = neuron.get_data().segments[0]
+    ampa = segment.filter(name="AMPA.isyn")[0].magnitude[:, 0]
+    gaba = segment.filter(name="GABAA.isyn")[0].magnitude[:, 0]
+    assert np.argmax(ampa) * 0.1 == pytest.approx(31.5) and ampa.max() == pytest.approx(0.5)
+    assert np.argmin(gaba) * 0.1 == pytest.approx(61.5) and gaba.min() == pytest.approx(-0.5)
+    # exponential decay with each receptor's own time constant
+    assert ampa[315 + 10] == pytest.approx(0.5 * np.exp(-1.0), rel=1e-6)
+    assert gaba[615 + 50] == pytest.approx(-0.5 * np.exp(-1.0), rel=1e-6)

@@ -1,11 +1,11 @@
 """Equations of the neuron and synapse circuits the engine can simulate.
 
 A neuron group is a *membrane* (the soma: LIF, AdEx, Izhikevich, Hodgkin-Huxley,
-LIF with spike-frequency adaptation and relative refractoriness) combined with a
-*synapse kinetics* (how a synaptic event shapes the input: exponential or alpha
-current/conductance, or a voltage jump). Each is a :class:`Membrane` or
-:class:`Kinetics` record holding Brian2 equation text plus the units of every
-parameter and state variable. Values reach the engine in PyNN's standard units
+LIF with spike-frequency adaptation and relative refractoriness) combined with any
+number of named *receptors*, each with a kinetics (how a synaptic event shapes the
+input: exponential or alpha current/conductance, or a voltage jump). Each is a
+:class:`Membrane` or :class:`Kinetics` record holding Brian2 equation text plus the
+units of every parameter and state variable. Values reach the engine in PyNN's standard units
 (ms, mV, nA, nF, µS, nS for adaptation conductances, Hz) and are multiplied by
 the Brian2 unit declared here, which is the single place where units are fixed.
 
@@ -17,7 +17,7 @@ aeif_cond_exp, izhikevich, hh_cond_exp_traub, iaf_cond_exp_sfa_rr) so that the
 from dataclasses import dataclass, field
 
 import brian2
-from brian2 import mV, ms, nA, nF, uS, nS, Hz
+from brian2 import mV, ms, nA, nF, uS, nS
 
 E_ALPHA = 2.718281828459045  # e: alpha kernels peak at w for t = tau
 
@@ -39,18 +39,29 @@ class Membrane:
 
 @dataclass(frozen=True)
 class Kinetics:
-    """A synaptic input shape: defines ``i_syn`` and the variables events hit.
+    """A synaptic receptor: the shape one synaptic event gives to the input.
 
-    `targets` maps receptor ('excitatory'/'inhibitory') to the state variable a
-    synaptic event increments and the factor applied to the weight.
+    Equations, parameter and state names contain ``{r}``, replaced by the receptor's
+    name, so that a neuron may have any number of receptors. `current` is the
+    receptor's contribution to ``i_syn``; `target` the variable an event increments
+    (by the weight times `factor`).
     """
     name: str
     equations: str
     parameters: dict
     states: dict
-    targets: dict
+    current: str
+    target: str
+    factor: float
     weight_unit: object
     linear: bool
+
+    def for_receptor(self, receptor):
+        """(equations, parameter units, state units) with ``{r}`` = `receptor`."""
+        def named(table):
+            return {key.format(r=receptor): unit for key, unit in table.items()}
+        return (self.equations.format(r=receptor), named(self.parameters),
+                named(self.states))
 
 
 MEMBRANES = {m.name: m for m in [
@@ -147,93 +158,77 @@ MEMBRANES = {m.name: m for m in [
 KINETICS = {k.name: k for k in [
     Kinetics(
         name="curr_exp",
-        equations="""
-            di_exc/dt = -i_exc/tau_syn_E : amp
-            di_inh/dt = -i_inh/tau_syn_I : amp
-            i_syn = i_exc + i_inh : amp
-        """,
-        parameters=dict(tau_syn_E=ms, tau_syn_I=ms),
-        states=dict(i_exc=nA, i_inh=nA),
-        targets=dict(excitatory=("i_exc", 1.0), inhibitory=("i_inh", 1.0)),
-        weight_unit=nA,
-        linear=True,
-    ),
+        equations="di_{r}/dt = -i_{r}/tau_{r} : amp\n",
+        parameters={"tau_{r}": ms}, states={"i_{r}": nA},
+        current="i_{r}", target="i_{r}", factor=1.0, weight_unit=nA, linear=True),
     Kinetics(
         name="curr_alpha",
-        equations="""
-            di_exc/dt = (x_exc - i_exc)/tau_syn_E : amp
-            dx_exc/dt = -x_exc/tau_syn_E : amp
-            di_inh/dt = (x_inh - i_inh)/tau_syn_I : amp
-            dx_inh/dt = -x_inh/tau_syn_I : amp
-            i_syn = i_exc + i_inh : amp
-        """,
-        parameters=dict(tau_syn_E=ms, tau_syn_I=ms),
-        states=dict(i_exc=nA, i_inh=nA, x_exc=nA, x_inh=nA),
-        targets=dict(excitatory=("x_exc", E_ALPHA), inhibitory=("x_inh", E_ALPHA)),
-        weight_unit=nA,
-        linear=True,
-    ),
+        equations="di_{r}/dt = (x_{r} - i_{r})/tau_{r} : amp\n"
+                  "dx_{r}/dt = -x_{r}/tau_{r} : amp\n",
+        parameters={"tau_{r}": ms}, states={"i_{r}": nA, "x_{r}": nA},
+        current="i_{r}", target="x_{r}", factor=E_ALPHA, weight_unit=nA, linear=True),
     Kinetics(
         name="voltage_jump",
-        equations="""
-            i_syn = 0*amp : amp
-        """,
-        parameters={},
-        states={},
-        targets=dict(excitatory=("v", 1.0), inhibitory=("v", 1.0)),
-        weight_unit=mV,
-        linear=True,
-    ),
+        equations="",
+        parameters={}, states={},
+        current="", target="v", factor=1.0, weight_unit=mV, linear=True),
     Kinetics(
         name="cond_exp",
-        equations="""
-            dg_exc/dt = -g_exc/tau_syn_E : siemens
-            dg_inh/dt = -g_inh/tau_syn_I : siemens
-            i_syn = g_exc*(e_rev_E - v) + g_inh*(e_rev_I - v) : amp
-        """,
-        parameters=dict(tau_syn_E=ms, tau_syn_I=ms, e_rev_E=mV, e_rev_I=mV),
-        states=dict(g_exc=uS, g_inh=uS),
-        targets=dict(excitatory=("g_exc", 1.0), inhibitory=("g_inh", 1.0)),
-        weight_unit=uS,
-        linear=False,
-    ),
+        equations="dg_{r}/dt = -g_{r}/tau_{r} : siemens\n",
+        parameters={"tau_{r}": ms, "e_{r}": mV}, states={"g_{r}": uS},
+        current="g_{r}*(e_{r} - v)", target="g_{r}", factor=1.0, weight_unit=uS,
+        linear=False),
     Kinetics(
         name="cond_alpha",
-        equations="""
-            dg_exc/dt = (y_exc - g_exc)/tau_syn_E : siemens
-            dy_exc/dt = -y_exc/tau_syn_E : siemens
-            dg_inh/dt = (y_inh - g_inh)/tau_syn_I : siemens
-            dy_inh/dt = -y_inh/tau_syn_I : siemens
-            i_syn = g_exc*(e_rev_E - v) + g_inh*(e_rev_I - v) : amp
-        """,
-        parameters=dict(tau_syn_E=ms, tau_syn_I=ms, e_rev_E=mV, e_rev_I=mV),
-        states=dict(g_exc=uS, g_inh=uS, y_exc=uS, y_inh=uS),
-        targets=dict(excitatory=("y_exc", E_ALPHA), inhibitory=("y_inh", E_ALPHA)),
-        weight_unit=uS,
-        linear=False,
-    ),
+        equations="dg_{r}/dt = (y_{r} - g_{r})/tau_{r} : siemens\n"
+                  "dy_{r}/dt = -y_{r}/tau_{r} : siemens\n",
+        parameters={"tau_{r}": ms, "e_{r}": mV}, states={"g_{r}": uS, "y_{r}": uS},
+        current="g_{r}*(e_{r} - v)", target="y_{r}", factor=E_ALPHA, weight_unit=uS,
+        linear=False),
 ]}
 
 
-def integration_method(membrane, kinetics):
-    """Brian2 integration method for a membrane/kinetics pair.
+def receptor_equations(receptors):
+    """Brian2 equations, parameter units and state units of a set of receptors.
+
+    `receptors` maps receptor name to kinetics name; the equations define ``i_syn``
+    as the sum of the receptors' currents.
+    """
+    equations, parameters, states, currents = [], {}, {}, []
+    for receptor, kind in receptors.items():
+        kinetics = KINETICS[kind]
+        eqs, params, sts = kinetics.for_receptor(receptor)
+        equations.append(eqs)
+        parameters.update(params)
+        states.update(sts)
+        if kinetics.current:
+            currents.append(kinetics.current.format(r=receptor))
+    equations.append(f"i_syn = {' + '.join(currents) or '0*amp'} : amp\n")
+    return "".join(equations), parameters, states
+
+
+def integration_method(membrane, receptors):
+    """Brian2 integration method for a membrane with the given receptor kinetics.
 
     Linear current-based LIF is integrated exactly; conductance input makes the
     membrane equation linear only given the conductances, so exponential Euler
     (exact for v at frozen conductance) is used, as is common for such models.
     """
     if membrane.method == "linear":
-        return "exact" if kinetics.linear else "exponential_euler"
+        linear = all(KINETICS[kind].linear for kind in receptors.values())
+        return "exact" if linear else "exponential_euler"
     return membrane.method
 
 
-def unit_of(name, membrane, kinetics):
+def unit_of(name, membrane, receptors):
     """Brian2 unit of a parameter or state variable of a neuron circuit."""
-    for table in (membrane.parameters, membrane.states, kinetics.parameters, kinetics.states):
+    _, parameters, states = receptor_equations(receptors)
+    for table in (membrane.parameters, membrane.states, parameters, states):
         if name in table:
             return table[name]
-    raise KeyError(f"variable '{name}' is not part of the {membrane.name}/{kinetics.name} circuit")
+    raise KeyError(f"variable '{name}' is not part of the {membrane.name} circuit with "
+                   f"receptors {dict(receptors)}")
 
 
 __all__ = ["MEMBRANES", "KINETICS", "Membrane", "Kinetics", "integration_method", "unit_of",
-           "Hz"]
+           "receptor_equations"]

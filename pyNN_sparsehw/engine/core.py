@@ -20,7 +20,7 @@ import brian2
 from brian2 import ms
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-from .circuits import MEMBRANES, KINETICS, integration_method, unit_of
+from .circuits import MEMBRANES, KINETICS, integration_method, receptor_equations, unit_of
 
 logger = logging.getLogger("pyNN_sparsehw")
 
@@ -92,32 +92,32 @@ class Engine:
 
     def _build_neurons(self, spec):
         membrane = MEMBRANES[spec.membrane]
-        kinetics = KINETICS[spec.kinetics]
-        declarations = "\n".join(
-            f"{name} : {_unit_name(unit)}"
-            for name, unit in {**membrane.parameters, **kinetics.parameters}.items())
+        receptor_eqs, receptor_parameters, _ = receptor_equations(spec.receptors)
+        declarations = "".join(
+            f"{name} : {_unit_name(unit)}\n"
+            for name, unit in {**membrane.parameters, **receptor_parameters}.items())
         equations = brian2.Equations(
-            membrane.equations + kinetics.equations + declarations + "\ni_inj : amp\n")
+            membrane.equations + "\n" + receptor_eqs + declarations + "i_inj : amp\n")
         group = brian2.NeuronGroup(
             spec.size, equations,
             threshold=membrane.threshold,
             reset=membrane.reset or None,
             refractory=membrane.refractory if membrane.refractory is not None else False,
-            method=integration_method(membrane, kinetics),
+            method=integration_method(membrane, spec.receptors),
             clock=self.clock,
             name=f"neurons_{spec.key}*",
             namespace={})
-        self._assign(group, spec.parameters, membrane, kinetics)
-        self._assign(group, spec.initial_values, membrane, kinetics)
+        self._assign(group, spec.parameters, membrane, spec.receptors)
+        self._assign(group, spec.initial_values, membrane, spec.receptors)
         if membrane.name == "hh":
             group.v_previous = group.v
             group.run_regularly("v_previous = v", when="before_groups")
         return group
 
     @staticmethod
-    def _assign(group, values, membrane, kinetics, indices=None):
+    def _assign(group, values, membrane, receptors, indices=None):
         for name, value in values.items():
-            unit = unit_of(name, membrane, kinetics)
+            unit = unit_of(name, membrane, receptors)
             quantity = np.asarray(value, dtype=float) * unit
             if indices is None:
                 setattr(group, name, quantity)
@@ -179,10 +179,10 @@ class Engine:
         post = self.groups[spec.post]
         post_spec = self.group_specs[spec.post]
         membrane = MEMBRANES[post_spec.membrane]
-        kinetics = KINETICS[post_spec.kinetics]
-        variable, factor = kinetics.targets[spec.receptor]
+        kinetics = self._receptor_kinetics(spec)
+        variable = kinetics.target.format(r=spec.receptor)
         unit = _unit_name(kinetics.weight_unit)
-        effect = f"{variable}_post += {factor!r}*w_eff"
+        effect = f"{variable}_post += {kinetics.factor!r}*w_eff"
         if variable == "v" and membrane.refractory is not None:
             effect += "*int(not_refractory_post)"
         model, on_pre, on_post, internal = _synapse_equations(spec.model, unit, effect)
@@ -201,11 +201,19 @@ class Engine:
         self.network.add(syn)
         return syn
 
+    def _receptor_kinetics(self, spec):
+        """The kinetics of the receptor a synapse block targets."""
+        receptors = self.group_specs[spec.post].receptors
+        if spec.receptor not in receptors:
+            raise ValueError(f"synapses '{spec.label}' target receptor '{spec.receptor}', "
+                             f"which group '{self.group_specs[spec.post].label}' does not "
+                             f"have (it has {', '.join(receptors)})")
+        return KINETICS[receptors[spec.receptor]]
+
     def _set_synapse_values(self, key, weights=None, delays=None, parameters=None):
         syn = self.synapses[key]
         spec = self.synapse_specs[key]
-        post_spec = self.group_specs[spec.post]
-        weight_unit = KINETICS[post_spec.kinetics].weight_unit
+        weight_unit = self._receptor_kinetics(spec).weight_unit
         if weights is not None:
             syn.w_syn = np.asarray(weights, dtype=float) * weight_unit
         if delays is not None:
@@ -229,8 +237,7 @@ class Engine:
 
     def get_weights(self, key):
         """Current weights of a synapse block, in its weight unit."""
-        spec = self.synapse_specs[key]
-        unit = KINETICS[self.group_specs[spec.post].kinetics].weight_unit
+        unit = self._receptor_kinetics(self.synapse_specs[key]).weight_unit
         return np.asarray(self.synapses[key].w_syn[:] / unit)
 
     def get_synapse_state(self, key, name):
@@ -262,8 +269,7 @@ class Engine:
         spec = self.group_specs[key]
         group = self.groups[key]
         if spec.kind == "neuron":
-            self._assign(group, values, MEMBRANES[spec.membrane], KINETICS[spec.kinetics],
-                         indices)
+            self._assign(group, values, MEMBRANES[spec.membrane], spec.receptors, indices)
         elif spec.kind == "poisson":
             self._assign_poisson(group, values, indices)
         elif spec.kind == "spike_array":
@@ -275,7 +281,7 @@ class Engine:
     def get_neuron_state(self, key, name):
         """Current value of a state variable (standard units)."""
         spec = self.group_specs[key]
-        unit = unit_of(name, MEMBRANES[spec.membrane], KINETICS[spec.kinetics])
+        unit = unit_of(name, MEMBRANES[spec.membrane], spec.receptors)
         return np.asarray(getattr(self.groups[key], name)[:] / unit)
 
     # --------------------------------------------------------------- recording
@@ -292,7 +298,7 @@ class Engine:
         if (key, name) in self.state_monitors:
             return
         spec = self.group_specs[key]
-        unit = unit_of(name, MEMBRANES[spec.membrane], KINETICS[spec.kinetics])
+        unit = unit_of(name, MEMBRANES[spec.membrane], spec.receptors)
         monitor = brian2.StateMonitor(self.groups[key], name, record=np.asarray(indices),
                                       dt=sampling_interval * ms, when="start",
                                       name=f"statemonitor_{key}_{name}*")

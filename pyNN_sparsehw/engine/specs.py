@@ -14,8 +14,9 @@ import numpy as np
 class NeuronGroupSpec:
     """A group of identical circuits (one per population).
 
-    `kind` is ``"neuron"`` (a membrane + kinetics circuit), ``"poisson"`` or
-    ``"spike_array"``. For neurons, `parameters` and `initial_values` map engine
+    `kind` is ``"neuron"`` (a membrane circuit with receptors), ``"poisson"`` or
+    ``"spike_array"``. `receptors` maps receptor name to kinetics name (see
+    :mod:`.circuits`). For neurons, `parameters` and `initial_values` map engine
     variable names (see :mod:`.circuits`) to per-neuron arrays. For Poisson
     sources, `parameters` holds ``rate`` (Hz), ``start`` and ``stop`` (ms).
     For spike arrays, `spike_times` is a list of per-neuron arrays in ms.
@@ -25,7 +26,7 @@ class NeuronGroupSpec:
     size: int
     kind: str
     membrane: str = ""
-    kinetics: str = ""
+    receptors: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
     spike_times: list = field(default_factory=list)
@@ -35,8 +36,9 @@ class NeuronGroupSpec:
 class SynapseGroupSpec:
     """A block of synapses between two neuron groups.
 
-    `model` is ``"static"``, ``"tsodyks_markram"`` or ``"stdp"``. `weights` are in
-    the target kinetics' weight unit; `delays` in ms, already multiples of dt.
+    `model` is ``"static"``, ``"tsodyks_markram"`` or ``"stdp"``; `receptor` names a
+    receptor of the postsynaptic group. `weights` are in the receptor kinetics'
+    weight unit; `delays` in ms, already multiples of dt.
     `parameters` holds per-synapse arrays (or scalars) of the plasticity model;
     for ``stdp`` the string entry ``weight_dependence`` names the rule
     (additive, multiplicative, additive_multiplicative, gutig).

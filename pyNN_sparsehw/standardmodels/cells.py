@@ -39,3 +39,79 @@ SpikeSourceArray = _standard(cells.SpikeSourceArray)
 __all__ = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha",
            "IF_cond_exp_gsfa_grr", "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista",
            "Izhikevich", "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray"]
+
+
+# ---------------------------------------------------------------- composed neurons
+from pyNN.parameters import ParameterSpace                         # noqa: E402
+from pyNN.standardmodels import receptors                          # noqa: E402
+
+LIF = _standard(cells.LIF)
+AdExp = _standard(cells.AdExp)
+CurrExpPostSynapticResponse = _standard(receptors.CurrExpPostSynapticResponse,
+                                        recordable=["isyn"])
+CondExpPostSynapticResponse = _standard(receptors.CondExpPostSynapticResponse,
+                                        recordable=["gsyn"])
+CondAlphaPostSynapticResponse = _standard(receptors.CondAlphaPostSynapticResponse,
+                                          recordable=["gsyn"])
+ExpPSR = CondExpPostSynapticResponse
+AlphaPSR = CondAlphaPostSynapticResponse
+
+
+class PointNeuron(cells.PointNeuron):
+    """A neuron model (LIF, AdExp) with any number of named receptors.
+
+    Parameters and state variables of a receptor are named ``"<receptor>.<name>"``,
+    e.g. ``"AMPA.tau_syn"`` or ``"AMPA.gsyn"``; all keep PyNN's units.
+    """
+
+    def __init__(self, neuron, **post_synaptic_receptors):
+        super().__init__(neuron, **post_synaptic_receptors)
+        names = list(self.get_schema())
+        self.translations = build_translations(*[(name, name) for name in names])
+
+    def _flat(self, nested):
+        flat = {name: value for name, value in nested.items()
+                if name not in self.post_synaptic_receptors}
+        for receptor in self.post_synaptic_receptors:
+            for name, value in nested[receptor].items():
+                flat[f"{receptor}.{name}"] = value
+        return flat
+
+    def get_schema(self):
+        schema = dict(self.neuron.get_schema())
+        for receptor, response in self.post_synaptic_receptors.items():
+            schema.update({f"{receptor}.{name}": kind
+                           for name, kind in response.get_schema().items()})
+        return schema
+
+    @property
+    def native_parameters(self):
+        return ParameterSpace(self._flat(self.parameter_space), shape=self.parameter_space.shape)
+
+    def translate(self, parameters, copy=True):
+        return ParameterSpace(dict(parameters.items()), shape=parameters.shape)
+
+    def reverse_translate(self, native_parameters):
+        return ParameterSpace(dict(native_parameters.items()), shape=native_parameters.shape)
+
+    def get_native_names(self, *names):
+        return list(names) if names else list(self.get_schema())
+
+    def get_parameter_names(self):
+        return list(self.get_schema())
+
+    def computed_parameters_include(self, parameter_names):
+        return False
+
+    @property
+    def components(self):
+        """Class names of the neuron model and of each receptor's response."""
+        components = {"neuron": type(self.neuron).__name__}
+        for receptor, response in self.post_synaptic_receptors.items():
+            components[receptor] = type(response).__name__
+        return components
+
+
+__all__ += ["LIF", "AdExp", "PointNeuron", "CurrExpPostSynapticResponse",
+            "CondExpPostSynapticResponse", "CondAlphaPostSynapticResponse", "ExpPSR",
+            "AlphaPSR"]
