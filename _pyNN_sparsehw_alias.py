@@ -21,13 +21,18 @@ TARGET = "pyNN_sparsehw"
 class _AliasLoader(importlib.abc.Loader):
     def __init__(self, target_name):
         self.target_name = target_name
+        self._target_spec = None
 
     def create_module(self, spec):
-        return importlib.import_module(self.target_name)
+        module = importlib.import_module(self.target_name)
+        self._target_spec = module.__spec__
+        return module
 
     def exec_module(self, module):
-        # the target module is fully initialised by its own import
-        return None
+        # the target module is fully initialised by its own import; importlib has
+        # just given it the alias's spec: give it back its own, so that relative
+        # imports inside it keep resolving against pyNN_sparsehw
+        module.__spec__ = self._target_spec
 
 
 class SparseHWAliasFinder(importlib.abc.MetaPathFinder):
@@ -44,9 +49,13 @@ class SparseHWAliasFinder(importlib.abc.MetaPathFinder):
 
 
 def install():
-    """Put the finder on ``sys.meta_path`` once."""
+    """Put the finder first on ``sys.meta_path``, once.
+
+    First: otherwise the path finder would load ``pyNN/sparsehw``'s submodules a
+    second time (as new module objects) through the parent's ``__path__``.
+    """
     if not any(isinstance(f, SparseHWAliasFinder) for f in sys.meta_path):
-        sys.meta_path.append(SparseHWAliasFinder())
+        sys.meta_path.insert(0, SparseHWAliasFinder())
 
 
 install()

@@ -18,7 +18,7 @@ Unknown connectors (user subclasses, CSA) fall back to PyNN's own
 ``connector.connect()``, whose ``_convergent_connect`` calls are collected.
 """
 
-from copy import copy
+from copy import copy, deepcopy
 
 import numpy as np
 
@@ -124,12 +124,18 @@ def _uniform_by_column(rng, n_pre, start, stop):
 
 
 def _probabilistic(connector, projection, probability):
-    """Pairs kept where uniform < probability(pre, post), block by block."""
+    """Pairs kept where uniform < probability(pre, post), block by block.
+
+    PyNN draws these numbers from a copy of the connector's generator (its lazy
+    arrays deep-copy the RandomDistribution), so a connector reused for several
+    projections starts each one from the same state: done the same here.
+    """
     n_pre, n_post = projection.shape
+    rng = deepcopy(connector.rng)
     pres, posts = [], []
     for start, stop in _column_blocks(n_pre, n_post):
         pre, post = _block_pairs(n_pre, start, stop)
-        keep = _uniform_by_column(connector.rng, n_pre, start, stop) < probability(pre, post)
+        keep = _uniform_by_column(rng, n_pre, start, stop) < probability(pre, post)
         keep = _and(_self_connection_mask(connector, projection, pre, post), keep)
         pres.append(pre[keep])
         posts.append(post[keep])

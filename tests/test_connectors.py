@@ -111,3 +111,19 @@ def test_build_is_vectorized_for_a_large_network(sim):
     elapsed = time.perf_counter() - start
     assert abs(len(prj) - 0.02 * 4000 * 4000) < 5 * np.sqrt(0.02 * 16e6)
     assert elapsed < 3.0, elapsed
+
+
+def test_reused_connector_gives_pynn_connections(sim):
+    """PyNN draws a probabilistic connector's numbers from a copy of its generator, so a
+    connector reused for several projections starts each from the same state."""
+    exc = sim.Population(40, sim.IF_cond_exp())
+    inh = sim.Population(10, sim.IF_cond_exp())
+    connector = sim.FixedProbabilityConnector(0.2, allow_self_connections=False,
+                                              rng=sim.NumpyRNG(5))
+    sim.Projection(exc, exc, connector, sim.StaticSynapse(weight=0.01))
+    second = sim.Projection(exc, inh, connector, sim.StaticSynapse(weight=0.01))
+    fresh = sim.FixedProbabilityConnector(0.2, allow_self_connections=False,
+                                          rng=sim.NumpyRNG(5))
+    pre, post, _ = pynn_reference(second, fresh)
+    assert_array_equal(second._pre_index, pre)
+    assert_array_equal(second._post_index, post)

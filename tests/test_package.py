@@ -39,3 +39,13 @@ def test_standard_models_listed():
                 "EIF_cond_alpha_isfa_ista", "Izhikevich", "HH_cond_exp",
                 "SpikeSourcePoisson", "SpikeSourceArray", "PointNeuron"}
     assert set(sim.list_standard_models()) == expected
+
+
+def test_alias_submodules_are_the_same_objects():
+    result = run_python(
+        "import sys, pyNN.sparsehw.chip, pyNN_sparsehw.chip\n"
+        "assert sys.modules['pyNN.sparsehw.chip'] is sys.modules['pyNN_sparsehw.chip']\n"
+        "assert pyNN_sparsehw.chip.__spec__.name == 'pyNN_sparsehw.chip'\n"
+        "print('ok')")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

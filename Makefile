@@ -1,0 +1,73 @@
+# Developer and CI entry points. Everything runs in .venv, created from scratch when
+# missing. The package is installed NON-editable (pip install ".[test]") so that the
+# packaging itself (package data, pyNN_sparsehw.pth, the pyNN.sparsehw alias) is
+# exercised by every test run; the install is redone whenever a source file changes.
+#
+#   make test                      install, run the unit tests
+#   make demo                      install, run examples/demo.py
+#   make conformance [ARGS=...]    PyNN 0.13.0's system scenarios on pyNN.sparsehw
+#                                  e.g. make conformance ARGS="-k test_setup"
+#   make benchmark [ARGS=...]      Vogels-Abbott COBA: sparsehw vs nest vs brian2
+#                                  e.g. make benchmark ARGS="--n 1000 --repeat-warm"
+#   make clean / make distclean
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+ARGS   ?=
+
+# Tests import the *installed* package: PYTHONSAFEPATH=1 (Python >= 3.11) keeps
+# `python -m pytest` from putting the current directory, the repo root (and so the
+# source tree of pyNN_sparsehw, which has no models/ inside it), first on sys.path.
+# Scripts run as `python path/script.py` only get their own folder on sys.path.
+PYTEST := PYTHONSAFEPATH=1 $(VPY) -m pytest
+
+PKG_SOURCES := setup.py pyproject.toml MANIFEST.in pyNN_sparsehw.pth _pyNN_sparsehw_alias.py \
+               $(shell find pyNN_sparsehw models -name '*.py' -o -name '*.toml' 2>/dev/null)
+
+STAMP_TEST := $(VENV)/.installed-test
+STAMP_REF  := $(VENV)/.installed-reference
+
+.PHONY: venv install install-reference test demo conformance benchmark clean distclean
+
+venv install: $(STAMP_TEST)
+
+install-reference: $(STAMP_REF)
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --upgrade pip
+
+# setuptools reuses build/lib between builds: drop it so that a deleted module
+# cannot survive in the wheel.
+CLEAN_BUILD := rm -rf build/lib build/bdist.* pyNN_sparsehw.egg-info
+
+$(STAMP_TEST): $(VPY) $(PKG_SOURCES)
+	$(CLEAN_BUILD)
+	$(VPY) -m pip install ".[test]"
+	touch $@
+
+$(STAMP_REF): $(VPY) $(PKG_SOURCES)
+	$(CLEAN_BUILD)
+	$(VPY) -m pip install ".[test,reference]"
+	touch $@ $(STAMP_TEST)
+
+test: $(STAMP_TEST)
+	$(PYTEST) tests -q --durations=15
+
+demo: $(STAMP_TEST)
+	$(VPY) examples/demo.py
+
+conformance: $(STAMP_TEST)
+	$(VPY) conformance/run_scenarios.py $(ARGS)
+
+benchmark: $(STAMP_REF)
+	$(VPY) benchmarks/va_benchmark.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# also the downloaded PyNN sdist and benchmark results
+distclean: clean
+	rm -rf .cache benchmarks/results
