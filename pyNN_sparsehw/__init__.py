@@ -91,7 +91,22 @@ def end(compatible_output=True):
     simulator.state.write_on_end = []
 
 
-run, run_until = common.build_run(simulator)
+def run_until(time_point, callbacks=None):
+    """Advance the simulation until `time_point` (ms).
+
+    `callbacks` is an optional list of callables, each accepting the current time and
+    returning the next time it wishes to be called; they are called during the run,
+    without stopping the simulation.
+    """
+    simulator.state.run_until(time_point, callbacks)
+    return simulator.state.t
+
+
+def run(simtime, callbacks=None):
+    """Advance the simulation by `simtime` ms (see :func:`run_until` for `callbacks`)."""
+    return run_until(simulator.state.t + simtime, callbacks)
+
+
 run_for = run
 reset = common.build_reset(simulator)
 initialize = common.initialize

@@ -181,17 +181,20 @@ class State(common.control.BaseState):
             parameters=spec.parameters if parameters else None)
 
     # ------------------------------------------------------------------ run
-    def run(self, simtime):
+    def run(self, simtime, callbacks=None):
+        """Advance by `simtime` ms; see :func:`run_until` for `callbacks`."""
+        self.run_until(self.t + simtime, callbacks)
+
+    def run_until(self, tstop, callbacks=None):
+        """Advance to `tstop` ms. Each callback is called with the current time first,
+        then whenever the time it returned is reached (PyNN's semantics)."""
+        if tstop - self.t < -self.dt / 2:
+            raise ValueError(f"time {tstop:g} ms is in the past (current time {self.t:g} ms)")
         self.compile()
         self.running = True
-        self.engine.run(simtime)
-
-    def run_until(self, tstop):
+        schedule = [[callback(self.t), callback] for callback in (callbacks or [])]
         if tstop > self.t:
-            self.run(tstop - self.t)
-        else:
-            self.compile()
-            self.running = True
+            self.engine.run(tstop - self.t, schedule)
 
     def reset(self):
         """Back to t = 0: the next run rebuilds the engine from the description."""

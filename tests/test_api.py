@@ -141,3 +141,21 @@ def test_hardware_report_counts_events(sim):
     # every presynaptic spike reaches its 4 targets
     assert report["projections"][0]["synaptic_events"] == 60
     assert "synaptic events" in str(sim.hardware_report())
+
+
+def test_callbacks_are_called_during_the_run(sim):
+    cell = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))
+    calls = []
+
+    def every_10ms(t):
+        calls.append((t, cell.get("i_offset")))
+        cell.set(i_offset=0.0 if t >= 30.0 else 1.0)
+        return t + 10.0
+
+    cell.record("spikes")
+    end = sim.run(50.0, callbacks=[every_10ms])
+    assert end == pytest.approx(50.0)
+    assert [t for t, _ in calls] == pytest.approx([0.0, 10.0, 20.0, 30.0, 40.0])
+    # the change made by the callback at 30 ms stops the firing
+    spikes = cell.get_data().segments[0].spiketrains[0].magnitude
+    assert spikes.size > 0 and spikes.max() <= 30.0 + 0.1

@@ -343,8 +343,14 @@ class Engine:
         """Current simulation time in ms."""
         return float(self.clock.t / ms)
 
-    def run(self, duration):
-        """Advance by `duration` ms (rounded to whole steps)."""
+    def run(self, duration, callbacks=()):
+        """Advance by `duration` ms (rounded to whole steps).
+
+        `callbacks` is a list of ``[next_time, function]`` pairs: each function is
+        called with the current time (ms) at the start of the first step at or after
+        its `next_time`, and returns the time it wants to be called next. Calling them
+        from inside the run avoids stopping and restarting Brian2 at every call.
+        """
         n_steps = int(round(duration / self.dt))
         if n_steps <= 0:
             return
@@ -352,7 +358,24 @@ class Engine:
             # Brian2's rand() draws from numpy's global generator: seed it once here
             brian2.seed(self.seed)
             self._started = True
-        self.network.run(n_steps * self.dt * ms, namespace={})
+        operation = None
+        if callbacks:
+            schedule = [list(entry) for entry in callbacks]
+
+            def call_due():
+                now = float(self.clock.t / ms)
+                for entry in schedule:
+                    if now >= entry[0] - self.dt / 2:
+                        entry[0] = entry[1](now)
+
+            operation = brian2.NetworkOperation(call_due, when="start", clock=self.clock,
+                                                name="callbacks*")
+            self.network.add(operation)
+        try:
+            self.network.run(n_steps * self.dt * ms, namespace={})
+        finally:
+            if operation is not None:
+                self.network.remove(operation)
 
     def synaptic_event_counts(self):
         """Synaptic events delivered so far per synapse block (presynaptic spikes x fan-out)."""
