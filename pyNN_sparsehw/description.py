@@ -7,8 +7,7 @@ PyNN's standard units throughout: ms, mV, nA, nF, µS, Hz.
 - :class:`ProjectionDescription`: one block of synapses between two populations,
   as index arrays (pre, post) with per-synapse weight and delay arrays.
 - :class:`CurrentSourceDescription`: a current source and the neurons it feeds.
-- :class:`NetworkDescription`: the three lists, plus a change counter that tells the
-  simulator when the compiled network no longer matches.
+- :class:`NetworkDescription`: the three lists.
 """
 
 from dataclasses import dataclass, field
@@ -86,30 +85,18 @@ class NetworkDescription:
     populations: list = field(default_factory=list)
     projections: list = field(default_factory=list)
     current_sources: list = field(default_factory=list)
-    structure_version: int = 0
 
     def add_population(self, **kwargs):
         pop = PopulationDescription(index=len(self.populations), **kwargs)
         self.populations.append(pop)
-        self.structure_version += 1
         return pop
 
     def add_projection(self, **kwargs):
         prj = ProjectionDescription(index=len(self.projections), **kwargs)
         self.projections.append(prj)
-        self.structure_version += 1
         return prj
 
     def add_current_source(self, **kwargs):
         src = CurrentSourceDescription(index=len(self.current_sources), **kwargs)
         self.current_sources.append(src)
-        self.structure_version += 1
         return src
-
-    @property
-    def n_neurons(self):
-        return sum(p.size for p in self.populations)
-
-    @property
-    def n_synapses(self):
-        return sum(p.size for p in self.projections)

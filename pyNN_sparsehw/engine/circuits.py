@@ -31,7 +31,9 @@ class Membrane:
     states: dict
     threshold: str
     reset: str
-    refractory: object  # parameter name, a condition string, or None
+    # refractory period: an expression of time, or None. Brian2 counts it from the
+    # start of the step in which the spike occurs, NEST from its end: hence "+ dt"
+    refractory: object
     method: str
     voltage_jump_target: str = "v"
     extra_states: dict = field(default_factory=dict)  # internal, not user-visible
@@ -75,7 +77,7 @@ MEMBRANES = {m.name: m for m in [
         states=dict(v=mV),
         threshold="v >= v_thresh",
         reset="v = v_reset",
-        refractory="tau_refrac",
+        refractory="tau_refrac + dt",
         method="linear",
     ),
     Membrane(
@@ -93,7 +95,7 @@ MEMBRANES = {m.name: m for m in [
         # with delta_T = 0 the exponential term vanishes and v_thresh is the threshold
         threshold="(delta_T > 0*mV and v >= v_spike) or (delta_T <= 0*mV and v >= v_thresh)",
         reset="v = v_reset; w += b",
-        refractory="tau_refrac",
+        refractory="tau_refrac + dt",
         method="rk2",
     ),
     Membrane(
@@ -109,7 +111,7 @@ MEMBRANES = {m.name: m for m in [
         states=dict(v=mV, g_s=nS, g_r=nS),
         threshold="v >= v_thresh",
         reset="v = v_reset; g_s += q_sfa; g_r += q_rr",
-        refractory="tau_refrac",
+        refractory="tau_refrac + dt",
         method="exponential_euler",
     ),
     Membrane(

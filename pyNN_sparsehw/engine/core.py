@@ -193,7 +193,7 @@ class Engine:
                     j=np.asarray(spec.post_index, dtype=np.int32))
         self.synapses[spec.key] = syn
         self.synapse_specs[spec.key] = spec
-        self._set_synapse_values(spec.key, spec.weights, spec.delays, spec.parameters)
+        self.set_synapse_values(spec.key, spec.weights, spec.delays, spec.parameters)
         for name, value in internal.items():
             setattr(syn, name, value)
         for name, value in spec.initial_values.items():
@@ -210,7 +210,8 @@ class Engine:
                              f"have (it has {', '.join(receptors)})")
         return KINETICS[receptors[spec.receptor]]
 
-    def _set_synapse_values(self, key, weights=None, delays=None, parameters=None):
+    def set_synapse_values(self, key, weights=None, delays=None, parameters=None):
+        """Update weights (weight unit), delays (ms) or plasticity parameters."""
         syn = self.synapses[key]
         spec = self.synapse_specs[key]
         weight_unit = self._receptor_kinetics(spec).weight_unit
@@ -231,17 +232,10 @@ class Engine:
                 unit = weight_unit
             setattr(syn, name, np.asarray(value, dtype=float) * (unit or 1))
 
-    def set_synapse_values(self, key, weights=None, delays=None, parameters=None):
-        """Update weights (weight unit), delays (ms) or plasticity parameters."""
-        self._set_synapse_values(key, weights, delays, parameters)
-
     def get_weights(self, key):
         """Current weights of a synapse block, in its weight unit."""
         unit = self._receptor_kinetics(self.synapse_specs[key]).weight_unit
         return np.asarray(self.synapses[key].w_syn[:] / unit)
-
-    def get_synapse_state(self, key, name):
-        return np.asarray(self.synapses[key].state(name)[:])
 
     def set_current_injections(self, injections):
         """Install the current sources (replacing any previous set)."""
@@ -277,12 +271,6 @@ class Engine:
                 self.set_spike_times(key, values["spike_times"])
         else:
             raise ValueError(spec.kind)
-
-    def get_neuron_state(self, key, name):
-        """Current value of a state variable (standard units)."""
-        spec = self.group_specs[key]
-        unit = unit_of(name, MEMBRANES[spec.membrane], spec.receptors)
-        return np.asarray(getattr(self.groups[key], name)[:] / unit)
 
     # --------------------------------------------------------------- recording
     def record_spikes(self, key):
