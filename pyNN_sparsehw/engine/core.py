@@ -103,7 +103,7 @@ class Engine:
             threshold=membrane.threshold,
             reset=membrane.reset or None,
             refractory=membrane.refractory if membrane.refractory is not None else False,
-            method=integration_method(membrane, spec.receptors),
+            method=integration_method(membrane, spec.receptors, self.dt),
             clock=self.clock,
             name=f"neurons_{spec.key}*",
             namespace={})
@@ -189,6 +189,11 @@ class Engine:
         syn = brian2.Synapses(pre, post, model=model, on_pre=on_pre, on_post=on_post,
                               clock=self.clock, method="exact",
                               name=f"synapses_{spec.key}*", namespace={})
+        if variable == "v":
+            # a voltage jump must be seen by this step's threshold test, as in NEST
+            # (iaf_psc_delta, izhikevich add it before testing): apply it before the
+            # thresholds, one step earlier in Brian2's queue (see set_synapse_values)
+            syn.pre.when = "before_thresholds"
         syn.connect(i=np.asarray(spec.pre_index, dtype=np.int32),
                     j=np.asarray(spec.post_index, dtype=np.int32))
         self.synapses[spec.key] = syn
@@ -219,8 +224,11 @@ class Engine:
             syn.w_syn = np.asarray(weights, dtype=float) * weight_unit
         if delays is not None:
             delays = np.asarray(delays, dtype=float)
-            # the soma sees the event `delay` after it was emitted (module docstring)
-            syn.pre.delay = _homogeneous_or(delays) * ms
+            # the soma sees the event `delay` after it was emitted (module docstring); a
+            # pathway scheduled before the thresholds runs before this step's spikes are
+            # queued, so it needs one step less to act at the same time
+            early = self.dt if syn.pre.when == "before_thresholds" else 0.0
+            syn.pre.delay = _homogeneous_or(delays - early) * ms
             if spec.model == "stdp":
                 fraction = float(np.asarray(spec.parameters["dendritic_delay_fraction"]).flat[0])
                 syn.post.delay = _homogeneous_or(2 * fraction * delays) * ms
