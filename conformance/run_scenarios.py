@@ -269,7 +269,10 @@ def main(argv=None):
 
     # The scenarios' fixture turns an ImportError of the backend into a skip: all
     # green but nothing tested. Here a backend that cannot be imported is an error.
+    # PYTHONSAFEPATH: "-c" would otherwise put the working directory (the repository,
+    # whose source tree lacks the installed package data) first on sys.path
     check = subprocess.run([sys.executable, "-c", f"import pyNN.{args.backend}"],
+                           env=dict(os.environ, PYTHONSAFEPATH="1"),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     if check.returncode != 0:
