@@ -127,6 +127,11 @@ def record_gsyn(source, filename):
     return record(["gsyn_exc", "gsyn_inh"], source, filename)
 
 
+class NativeRNG(NumpyRNG):
+    """The simulator's own random generator: for this backend, numpy's Mersenne
+    Twister, so a NativeRNG behaves exactly as a NumpyRNG with the same seed."""
+
+
 def hardware_report():
     """What the network costs on the chip: see :class:`HardwareReport`."""
     return HardwareReport.from_state(simulator.state)

@@ -159,3 +159,9 @@ def test_callbacks_are_called_during_the_run(sim):
     # the change made by the callback at 30 ms stops the firing
     spikes = cell.get_data().segments[0].spiketrains[0].magnitude
     assert spikes.size > 0 and spikes.max() <= 30.0 + 0.1
+
+
+def test_native_rng_is_numpy_with_the_same_seed(sim):
+    native = sim.RandomDistribution("uniform", (0, 1), rng=sim.NativeRNG(seed=5)).next(5)
+    numpy_rng = sim.RandomDistribution("uniform", (0, 1), rng=sim.NumpyRNG(seed=5)).next(5)
+    assert_array_equal(native, numpy_rng)
