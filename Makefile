@@ -7,6 +7,7 @@
 #   make demo                      install, run examples/demo.py
 #   make conformance [ARGS=...]    PyNN 0.13.0's system scenarios on pyNN.sparsehw
 #                                  e.g. make conformance ARGS="-k test_setup"
+#   make examples [ARGS=...]       PyNN 0.13.0's example scripts, unchanged, on pyNN.sparsehw
 #   make benchmark [ARGS=...]      Vogels-Abbott COBA: sparsehw vs nest vs brian2
 #                                  e.g. make benchmark ARGS="--n 1000 --repeat-warm"
 #   make clean / make distclean
@@ -28,7 +29,7 @@ PKG_SOURCES := setup.py pyproject.toml MANIFEST.in pyNN_sparsehw.pth _pyNN_spars
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
-.PHONY: venv install install-reference test demo conformance benchmark clean distclean
+.PHONY: venv install install-reference test demo conformance examples benchmark clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -60,6 +61,9 @@ demo: $(STAMP_TEST)
 
 conformance: $(STAMP_TEST)
 	$(VPY) conformance/run_scenarios.py $(ARGS)
+
+examples: $(STAMP_TEST)
+	$(VPY) conformance/run_examples.py $(ARGS)
 
 benchmark: $(STAMP_REF)
 	$(VPY) benchmarks/va_benchmark.py $(ARGS)
