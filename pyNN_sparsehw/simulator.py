@@ -84,13 +84,18 @@ class State(common.control.BaseState):
     def t(self):
         return self.engine.t if self.engine is not None else 0.0
 
+    def _network_delays(self):
+        """All delays of the network (ms), as one array."""
+        delays = [prj.delays for prj in self.description.projections if prj.size]
+        return np.concatenate(delays) if delays else np.zeros(0)
+
     @property
     def min_delay(self):
         """Smallest delay (ms): as set, or with "auto" the smallest in the network."""
         if self._min_delay != "auto":
             return self._min_delay
-        delays = [prj.delays.min() for prj in self.description.projections if prj.size]
-        return min(delays) if delays else self.dt
+        delays = self._network_delays()
+        return float(delays.min()) if delays.size else self.dt
 
     @min_delay.setter
     def min_delay(self, value):
@@ -98,10 +103,11 @@ class State(common.control.BaseState):
 
     @property
     def max_delay(self):
+        """Largest delay (ms): as set, or with "auto" the largest in the network."""
         if self._max_delay != "auto":
             return self._max_delay
-        delays = [prj.delays.max() for prj in self.description.projections if prj.size]
-        return max(delays) if delays else self.min_delay
+        delays = self._network_delays()
+        return float(delays.max()) if delays.size else self.min_delay
 
     @max_delay.setter
     def max_delay(self, value):

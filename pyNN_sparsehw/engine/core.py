@@ -67,8 +67,6 @@ class Engine:
         self.state_monitors = {}
         self.injections = []
         self._injection_op = None
-        self.rng = np.random.RandomState(self.seed)
-        self.synaptic_events = {}
         self._started = False
 
     # ------------------------------------------------------------------ build
