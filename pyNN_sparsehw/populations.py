@@ -112,11 +112,6 @@ class Population(_ParameterAccess, common.Population):
     _recorder_class = Recorder
     _assembly_class = Assembly
 
-    def __init__(self, size, cellclass, cellparams=None, structure=None,
-                 initial_values={}, label=None, hardware=None):
-        self.hardware = dict(hardware or {})
-        super().__init__(size, cellclass, cellparams, structure, initial_values, label)
-
     def _create_cells(self):
         state = simulator.state
         self.first_id_value = state.id_counter

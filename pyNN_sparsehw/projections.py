@@ -52,13 +52,12 @@ class Projection(common.Projection):
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
-                 label=None, hardware=None):
+                 label=None):
         super().__init__(presynaptic_population, postsynaptic_population, connector,
                          synapse_type, source, receptor_type, space, label)
         if not isinstance(self.synapse_type, StandardSynapseType):
             raise TypeError(f"pyNN.sparsehw supports PyNN's standard synapse types only; "
                             f"{type(self.synapse_type).__name__} is not one")
-        self.hardware = dict(hardware or {})
         self.label = self.label or f"projection{common.Projection._nProj}"
         connections = build(connector, self)
         self._pre_index = connections.pre

@@ -127,3 +127,24 @@ def test_reused_connector_gives_pynn_connections(sim):
     pre, post, _ = pynn_reference(second, fresh)
     assert_array_equal(second._pre_index, pre)
     assert_array_equal(second._post_index, post)
+
+
+def test_user_connector_runs_through_pynn_code(sim):
+    """A connector this backend does not know (a user subclass) runs PyNN's own
+    connect(), whose per-column calls are collected into arrays."""
+
+    class EveryOtherConnector(sim.AllToAllConnector):
+        def connect(self, projection):
+            for post in range(projection.post.size):
+                projection._convergent_connect(np.arange(post % 2, projection.pre.size, 2),
+                                               post, weight=0.5, delay=1.0)
+
+    pre = sim.Population(6, sim.IF_cond_exp())
+    post = sim.Population(3, sim.IF_cond_exp())
+    prj = sim.Projection(pre, post, EveryOtherConnector(), sim.StaticSynapse())
+    weights = prj.get("weight", format="array")
+    expected = np.full((6, 3), np.nan)
+    for j in range(3):
+        expected[j % 2::2, j] = 0.5
+    assert_array_equal(weights, expected)
+    assert_array_equal(prj.get("delay", format="list", with_address=False), [1.0] * 9)
