@@ -14,13 +14,14 @@ aeif_cond_exp, izhikevich, hh_cond_exp_traub, iaf_cond_exp_sfa_rr) so that the
 `ideal` chip reproduces it.
 """
 
-import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import brian2
 from brian2 import mV, ms, nA, nF, uS, nS
+
+from .integrators import CachedIntegrator
 
 E_ALPHA = 2.718281828459045  # e: alpha kernels peak at w for t = tau
 
@@ -214,7 +215,8 @@ def receptor_equations(receptors):
 
 def integration_method(membrane, receptors, dt):
     """Brian2 integration method for a membrane with the given receptor kinetics
-    at time step `dt` (ms).
+    at time step `dt` (ms); its derived code is cached on disk (see
+    :mod:`.integrators`).
 
     Linear current-based LIF is integrated exactly. Conductance input makes the
     system nonlinear (g*v): classic Runge-Kutta keeps it within 1e-6 mV of the exact
@@ -223,10 +225,11 @@ def integration_method(membrane, receptors, dt):
     """
     if membrane.method == "linear":
         linear = all(KINETICS[kind].linear for kind in receptors.values())
-        return "exact" if linear else "rk4"
+        return CachedIntegrator("exact" if linear else "rk4")
     if membrane.method == "rk4_substeps":
-        return rk4_substeps(int(np.ceil(dt / HH_MAX_STEP - 1e-9)))
-    return membrane.method
+        n = int(np.ceil(dt / HH_MAX_STEP - 1e-9))
+        return CachedIntegrator(rk4_substeps(n), name=f"rk4 x {n} substeps")
+    return CachedIntegrator(membrane.method)
 
 
 #: longest step (ms) of the Hodgkin-Huxley integration: classic Runge-Kutta is unstable
@@ -235,7 +238,6 @@ def integration_method(membrane, receptors, dt):
 HH_MAX_STEP = 0.025
 
 
-@functools.lru_cache(maxsize=None)
 def rk4_substeps(n):
     """A Brian2 state updater doing `n` classic Runge-Kutta steps of dt/n per step."""
     if n <= 1:
