@@ -31,23 +31,21 @@ class _ParameterAccess:
 
     def _get_native_parameters(self, *names):
         description = self.grandparent_description
-        mask = self._description_mask
         values = {}
         for name in names:
             value = description.parameters[name]
-            values[name] = simplify(value[mask])
+            values[name] = simplify(value[self._description_index])
         return ParameterSpace(values, shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
         description = self.grandparent_description
-        mask = self._description_mask
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
             target = description.parameters[name]
             if target.dtype == object:
-                target[mask] = _object_array(value)
+                target[self._description_index] = _object_array(value)
             else:
-                target[mask] = value
+                target[self._description_index] = value
         _check_spike_times(self.label, description.parameters)
         simulator.state.push_population(description, names=list(parameter_space.keys()))
 
@@ -57,9 +55,9 @@ class _ParameterAccess:
             else np.asarray(initial_values, dtype=float)
         values = np.broadcast_to(np.asarray(values, dtype=float), (self.size,))
         description.initial_values.setdefault(variable, np.zeros(description.size))
-        description.initial_values[variable][self._description_mask] = values
+        description.initial_values[variable][self._description_index] = values
         simulator.state.push_state(description, variable, values,
-                                   indices=self._description_indices)
+                                   indices=self._description_index)
 
 
 def _check_spike_times(label, parameters):
@@ -95,12 +93,9 @@ class PopulationView(_ParameterAccess, common.PopulationView):
         return self.grandparent._description
 
     @property
-    def _description_indices(self):
+    def _description_index(self):
+        """Where this view's neurons sit in the population's arrays."""
         return self.index_in_grandparent(np.arange(self.size))
-
-    @property
-    def _description_mask(self):
-        return self._description_indices
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -146,11 +141,8 @@ class Population(_ParameterAccess, common.Population):
         return self._description
 
     @property
-    def _description_indices(self):
-        return None
-
-    @property
-    def _description_mask(self):
+    def _description_index(self):
+        """Where this population's neurons sit in its arrays: everywhere."""
         return slice(None)
 
     def _get_view(self, selector, label=None):

@@ -57,16 +57,21 @@ class Recorder(recording.Recorder):
                                     self.sampling_interval)
             self._monitored[variable.name] = wanted
 
-    def _get_spiketimes(self, requested_ids, clear=False):
+    def _spikes(self):
+        """(neuron indices, times in ms) of the spikes since recording (re)started."""
         engine = simulator.state.engine
         if engine is None or "spikes" not in self._monitored:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         indices, times = engine.spikes(self._key)
+        since = times > float(self._recording_start_time) + 1e-9
+        return indices[since], times[since]
+
+    def _get_spiketimes(self, requested_ids, clear=False):
+        indices, times = self._spikes()
         ids = indices + self.population.first_id_value
-        keep = np.isin(ids, np.asarray([int(i) for i in requested_ids], dtype=np.int64))
-        if self._recording_start_time is not None:
-            keep &= times > float(self._recording_start_time) + 1e-9
-        if clear:
+        keep = np.isin(ids, _ids(requested_ids))
+        engine = simulator.state.engine
+        if clear and engine is not None:
             engine.clear_recordings(self._key)
         return ids[keep], times[keep]
 
@@ -77,19 +82,14 @@ class Recorder(recording.Recorder):
             return np.zeros((0, len(ids))), None
         samples = engine.state_samples(self._key, name)
         monitored = np.sort(np.fromiter(self._monitored[variable.name], dtype=np.int64))
-        columns = np.searchsorted(monitored, np.asarray([int(i) for i in ids], dtype=np.int64))
+        columns = np.searchsorted(monitored, _ids(ids))
         if clear:
             engine.clear_recordings(self._key)
         return samples[:, columns], None
 
     def _local_count(self, variable, filter_ids=None):
         ids = sorted(self.filter_recorded(variable, filter_ids))
-        engine = simulator.state.engine
-        if engine is None or "spikes" not in self._monitored:
-            return {int(i): 0 for i in ids}
-        indices, times = engine.spikes(self._key)
-        counts = np.bincount(indices[times > float(self._recording_start_time) + 1e-9],
-                             minlength=self.population.size)
+        counts = np.bincount(self._spikes()[0], minlength=self.population.size)
         first = self.population.first_id_value
         return {int(i): int(counts[int(i) - first]) for i in ids}
 
@@ -99,3 +99,8 @@ class Recorder(recording.Recorder):
 
     def _reset(self):
         self._monitored = {}
+
+
+def _ids(ids):
+    """PyNN IDs as an int64 array."""
+    return np.fromiter((int(i) for i in ids), dtype=np.int64)

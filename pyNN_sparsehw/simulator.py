@@ -61,8 +61,6 @@ class State(common.control.BaseState):
         self.recorders = set()
         self.populations = []
         self._first_ids = []
-        self.projections = []
-        self.current_sources = []
         self.id_counter = 0
         self.segment_counter = -1
         self.write_on_end = []
@@ -150,7 +148,7 @@ class State(common.control.BaseState):
                                  targets=src.targets)
             for src in self.description.current_sources if src.targets)
 
-    def push_population(self, population, names=None, indices=None):
+    def push_population(self, population, names=None):
         """Send changed parameters of a population description to a live engine."""
         if self.engine is None or population.index >= self._built_populations:
             return
@@ -164,9 +162,7 @@ class State(common.control.BaseState):
             if spec.kind == "poisson":
                 wanted |= {"rate", "start", "stop"} if wanted & {"start", "duration"} else set()
             values = {k: v for k, v in values.items() if k in wanted}
-        if indices is not None:
-            values = {k: np.asarray(v)[indices] for k, v in values.items()}
-        self.engine.set_neuron_values(population.index, values, indices)
+        self.engine.set_neuron_values(population.index, values)
 
     def push_state(self, population, variable, values, indices=None):
         """Set the current value of a state variable in a live engine."""
