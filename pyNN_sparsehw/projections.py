@@ -15,34 +15,12 @@ from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
+from .populations import resolve_cells
 from .connectivity import build, evaluate_at
 from .standardmodels.synapses import StaticSynapse
 
 AGGREGATE = {"sum": np.add.at, "min": np.minimum.at, "max": np.maximum.at}
 AGGREGATE_FILL = {"sum": 0.0, "min": np.inf, "max": -np.inf}
-
-
-def resolve_cells(cells, indices):
-    """Map indices within a Population/View/Assembly to (population description
-    index, index within that population) arrays."""
-    indices = np.asarray(indices, dtype=np.int64)
-    if isinstance(cells, common.Population):
-        return np.full(indices.shape, cells._description.index), indices
-    if isinstance(cells, common.PopulationView):
-        population = cells.grandparent
-        return (np.full(indices.shape, population._description.index),
-                np.asarray(cells.index_in_grandparent(indices), dtype=np.int64))
-    if isinstance(cells, common.Assembly):
-        boundaries = np.cumsum([0] + [p.size for p in cells.populations])
-        component = np.searchsorted(boundaries, indices, side="right") - 1
-        populations = np.empty(indices.shape, dtype=np.int64)
-        local = np.empty(indices.shape, dtype=np.int64)
-        for k, part in enumerate(cells.populations):
-            selected = component == k
-            populations[selected], local[selected] = resolve_cells(
-                part, indices[selected] - boundaries[k])
-        return populations, local
-    raise TypeError(f"cannot resolve cells of a {type(cells).__name__}")
 
 
 class Projection(common.Projection):

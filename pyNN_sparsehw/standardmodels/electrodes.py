@@ -11,6 +11,7 @@ from pyNN import common
 from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import electrodes, build_translations, StandardCurrentSource
 
+from ..populations import resolve_cells
 from ..simulator import state
 
 
@@ -61,8 +62,7 @@ class CurrentSourceMixin(StandardCurrentSource):
     def _get_data(self):
         """Times (ms) and amplitudes (nA) of the waveform from 0 to the current time."""
         times = np.arange(int(round(state.t / state.dt)) + 1) * state.dt
-        return times, np.array([self.amplitude_at(t) for t in times[:-1]] +
-                               [self.amplitude_at(times[-1])])
+        return times, np.array([self.amplitude_at(t) for t in times])
 
     def _active(self, t):
         return self._native["start"] <= t + 1e-9 < self._native["stop"] + 1e-9
@@ -149,22 +149,14 @@ class NoisyCurrentSource(CurrentSourceMixin, electrodes.NoisyCurrentSource):
 
 def _cells_by_population(cells):
     """Split a Population/View/Assembly/list of IDs into (population, indices) pairs."""
-    if isinstance(cells, common.Population):
-        return [(cells, np.arange(cells.size))]
-    if isinstance(cells, common.PopulationView):
-        return [(cells.grandparent, cells.index_in_grandparent(np.arange(cells.size)))]
-    if isinstance(cells, common.Assembly):
-        pairs = []
-        for component in cells.populations:
-            pairs.extend(_cells_by_population(component))
-        return pairs
-    ids = np.asarray([int(c) for c in cells], dtype=np.int64)
-    pairs = []
-    for population in {state.population_of(i) for i in ids}:
-        mine = ids[(ids >= population.first_id_value) &
-                   (ids < population.first_id_value + population.size)]
-        pairs.append((population, mine - population.first_id_value))
-    return pairs
+    if isinstance(cells, (common.BasePopulation, common.Assembly)):
+        owners, local = resolve_cells(cells, np.arange(cells.size))
+    else:
+        populations = [state.population_of(cell) for cell in cells]
+        owners = np.array([p._description.index for p in populations], dtype=np.int64)
+        local = np.array([int(cell) - p.first_id_value for cell, p in zip(cells, populations)],
+                         dtype=np.int64)
+    return [(state.populations[k], local[owners == k]) for k in np.unique(owners)]
 
 
 __all__ = ["DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource"]
