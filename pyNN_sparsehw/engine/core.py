@@ -152,6 +152,10 @@ class Engine:
         steps = _steps(np.concatenate([np.asarray(t, dtype=float) for t in spike_times]),
                        self.dt) - 1
         keep = steps >= first_step
+        if np.any(steps < 0):
+            logger.warning("SpikeSourceArray: %d spikes at t <= 0 ms were dropped (the first "
+                           "spike a source can emit is at one time step)",
+                           int(np.count_nonzero(steps < 0)))
         pairs = np.unique(np.stack([indices[keep], steps[keep]]), axis=1)
         if pairs.shape[1] < keep.sum():
             logger.warning("SpikeSourceArray: %d spikes fall in the same time step as another "
