@@ -11,8 +11,9 @@ or whose run fails is shown as such in the table (its output is kept in
 ``benchmarks/results/va_<label>.log``). The results are also written to
 ``benchmarks/results/va_benchmark.json``.
 
-``--repeat-warm`` runs sparsehw a second time: the first run is reported as
-``sparsehw (cold)``, the second as ``sparsehw (warm)``, which shows what on-disk
+sparsehw runs once per chip model of ``--chips`` (default ideal, analog, digital),
+labelled ``sparsehw <chip>``. ``--repeat-warm`` runs it on the first chip a second
+time: the first run is reported as ``(cold)``, the second as ``(warm)``, which shows what on-disk
 caches (e.g. Brian2's compiled code) save. "Cold" is the first run of this
 invocation: caches left by earlier invocations are not cleared.
 
@@ -140,8 +141,12 @@ def main(argv=None):
                         metavar="SIM", help="PyNN backends (default: sparsehw nest brian2)")
     parser.add_argument("--n", type=int, default=4000, help="number of cells (default 4000)")
     parser.add_argument("--tstop", type=float, default=1000.0, help="ms (default 1000)")
+    parser.add_argument("--chips", nargs="+", default=["ideal", "analog", "digital"],
+                        metavar="CHIP", help="chip models for sparsehw, one run each "
+                                             "(default: ideal analog digital)")
     parser.add_argument("--repeat-warm", action="store_true",
-                        help="run sparsehw twice, report cold and warm figures")
+                        help="run sparsehw on the first chip twice, report cold and warm "
+                             "figures")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="seconds allowed per run (default 3600)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "va_benchmark.json",
@@ -151,17 +156,23 @@ def main(argv=None):
                              "(e.g. --example-arg=--setup --example-arg=chip=digital)")
     args = parser.parse_args(argv)
 
-    runs = []
+    runs = []   # (simulator, label, extra arguments of the example)
     for sim in args.simulators:
-        if sim == "sparsehw" and args.repeat_warm:
-            runs += [(sim, "sparsehw (cold)"), (sim, "sparsehw (warm)")]
-        else:
-            runs.append((sim, sim))
+        if sim != "sparsehw":
+            runs.append((sim, sim, args.example_arg))
+            continue
+        for k, chip in enumerate(args.chips):
+            chip_args = ["--setup", f"chip={chip}", *args.example_arg]
+            if k == 0 and args.repeat_warm:
+                runs += [(sim, f"sparsehw {chip} (cold)", chip_args),
+                         (sim, f"sparsehw {chip} (warm)", chip_args)]
+            else:
+                runs.append((sim, f"sparsehw {chip}", chip_args))
 
     results = []
-    for sim, label in runs:
+    for sim, label, extra in runs:
         print(f"running {label} (n={args.n}, tstop={args.tstop:g} ms)...", flush=True)
-        r = run_one(sim, label, args.n, args.tstop, args.timeout, args.example_arg)
+        r = run_one(sim, label, args.n, args.tstop, args.timeout, extra)
         if r["status"] == "ok":
             print(f"  done: total {r['total_s']:.2f} s (wall {r['wall_s']:.1f} s)", flush=True)
         else:

@@ -241,6 +241,10 @@ def run_benchmark(sim_name, n=4000, tstop=1000.0, seed=98765, **setup_kwargs):
         "synapses_by_projection": {name: len(prj)
                                    for name, prj in net["projections_by_name"].items()},
     }
+    if hasattr(sim, "hardware_report"):   # pyNN.sparsehw: what the chip used and lost
+        report = sim.hardware_report()
+        result["hardware_report"] = json.loads(report.to_json())
+        result["hardware_report_text"] = str(report)
     sim.end()
     return result
 
@@ -277,11 +281,16 @@ def main(argv=None):
         kwargs["allow_self_connections"] = True
     result = run_benchmark(args.simulator, n=args.n, tstop=args.tstop, seed=args.seed,
                            **kwargs)
-    width = max(len(k) for k in result)
-    for key, value in result.items():
+    report_text = result.pop("hardware_report_text", None)
+    printed = {k: v for k, v in result.items() if k != "hardware_report"}
+    width = max(len(k) for k in printed)
+    for key, value in printed.items():
         if isinstance(value, float):
             value = f"{value:.4g}"
         print(f"{key:<{width}} : {value}")
+    if report_text:
+        print()
+        print(report_text)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

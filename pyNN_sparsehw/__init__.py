@@ -3,7 +3,7 @@
 Use it as any PyNN backend::
 
     import pyNN.sparsehw as sim          # or: import pyNN_sparsehw as sim
-    sim.setup(timestep=0.1, chip="ideal")
+    sim.setup(timestep=0.1, chip="digital")   # default: "analog"
     ...
     sim.run(1000.0)
     print(sim.hardware_report())
@@ -14,6 +14,7 @@ model and simulates it with Brian2 (see ../shared/DESIGN.md).
 
 import builtins
 import logging
+import os
 import warnings
 
 from pyNN import common, errors, random, space                     # noqa: F401
@@ -45,7 +46,8 @@ _IGNORED_SETUP_KEYWORDS = {"threads", "spike_precision", "verbosity", "use_cvode
                            "recording_precision", "t_flush", "num_processes", "rank"}
 
 
-def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip="ideal",
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
+          chip_seed=simulator.DEFAULT_CHIP_SEED, trial_noise=True,
           rng_seed=simulator.DEFAULT_SEED, codegen="numpy", **extra_params):
     """Start a new simulation; any existing network is destroyed.
 
@@ -58,7 +60,16 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip="ideal
         largest delay in the network).
     chip : str, path or ChipModel
         The chip model: a shipped name (see ``available_chips()``), the path of a TOML
-        file, or a ChipModel object. Default "ideal".
+        file, or a ChipModel object. Default: the environment variable
+        ``PYNN_SPARSEHW_CHIP`` if set (to run unchanged scripts on another chip), else
+        "analog". Use "ideal" to reproduce NEST / Brian2.
+    chip_seed : int
+        Which instance of the chip: fixes the frozen mismatch of every circuit, so the
+        same seed gives the same chip in every script, process and run.
+    trial_noise : bool
+        Whether parameters with a ``noise`` entry in the chip model get fresh
+        trial-to-trial deviations at every run after setup()/reset() (drawn from
+        `rng_seed` and the segment); False keeps only the frozen mismatch.
     rng_seed : int
         Seed for the random numbers drawn during the simulation (Poisson sources,
         noisy currents). The same seed gives the same spikes.
@@ -74,7 +85,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip="ideal
     if codegen not in ("numpy", "cython"):
         raise ValueError(f"codegen must be 'numpy' or 'cython', got {codegen!r}")
     state = simulator.state
+    if chip is None:
+        chip = os.environ.get("PYNN_SPARSEHW_CHIP") or simulator.DEFAULT_CHIP
     state.chip = load_chip(chip)
+    state.chip_seed = int(chip_seed)
+    state.trial_noise = bool(trial_noise)
     state.rng_seed = int(rng_seed)
     state.codegen_target = codegen
     state.dt = float(timestep)

@@ -44,7 +44,8 @@ class ProjectionDescription:
     `synapse_model` is ``"static"``, ``"tsodyks_markram"`` or ``"stdp"``;
     `parameters` holds per-synapse arrays of every other synapse parameter
     (``U``, ``tau_rec``, ``A_plus``...), `weights` in nA (current), µS
-    (conductance) or mV (voltage-jump synapses), `delays` in ms.
+    (conductance) or mV (voltage-jump synapses), `delays` in ms. `hardware` holds
+    the user's per-projection mapping options (see ``mapping.HARDWARE_OPTIONS``).
     """
     index: int
     label: str
@@ -58,6 +59,7 @@ class ProjectionDescription:
     delays: np.ndarray
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
+    hardware: dict = field(default_factory=dict)
 
     @property
     def size(self):

@@ -1,15 +1,19 @@
-"""Mapping: network description + chip model -> mapped network for the engine.
+"""Mapping vocabulary: which circuit realises each PyNN type, and the names.
 
-For each population, the PyNN cell type is realised by a circuit of the chip (a
-membrane plus a synapse kinetics, see :mod:`pyNN_sparsehw.engine.circuits`); for
-each projection, weights and delays become what the chip stores. On the `ideal`
-chip this is a pass-through apart from renaming parameters and rounding delays to
-whole time steps (as NEST does).
+The tables and functions here say how PyNN's cell types, parameters, state
+variables, receptors and projection options correspond to the chip's circuits;
+:mod:`.mapper` uses them to map a whole network.
+
+A cell type is realised by a *circuit*: a membrane plus a kinetics per receptor
+(see :mod:`pyNN_sparsehw.engine.circuits`). A chip that lacks the native membrane
+may embed it (LIF on an AdEx circuit with adaptation and the exponential term off);
+otherwise the cell type is an error naming the type and the chip.
 """
 
 import numpy as np
 
-from .engine.specs import NeuronGroupSpec, SynapseGroupSpec
+from .chip import quantize
+from .engine.circuits import MEMBRANES
 
 #: PyNN cell type -> (membrane circuit, kinetics of its two receptors)
 CELL_CIRCUITS = {
@@ -62,17 +66,22 @@ class MappingError(ValueError):
     """The chip cannot realise part of the network."""
 
 
-def circuit_of(population, chip):
-    """(membrane, {receptor: kinetics}) realising a population's cell type on `chip`."""
+#: how an LIF membrane is realised on a chip that only has AdEx circuits: adaptation
+#: off (a = b = 0) and the exponential term off (delta_T = 0); then v_thresh is the
+#: threshold and tau_w, v_spike play no part
+LIF_ON_ADEX = {"a": 0.0, "b": 0.0, "delta_T": 0.0, "tau_w": 100.0}
+
+
+def native_circuit(population):
+    """(membrane, {receptor: kinetics}) that realises a population's cell type exactly."""
     cell_type = population.cell_type
     if cell_type == "PointNeuron":
         components = dict(population.components)
         neuron = components.pop("neuron")
-        if neuron not in NEURON_COMPONENTS or not chip.supports_cell_type(cell_type):
+        if neuron not in NEURON_COMPONENTS:
             raise MappingError(
-                f"population '{population.label}': the {chip.name} chip cannot realise a "
-                f"PointNeuron with neuron model {neuron}; it supports "
-                f"{', '.join(NEURON_COMPONENTS)}")
+                f"population '{population.label}': no circuit realises a PointNeuron with "
+                f"neuron model {neuron}; available: {', '.join(NEURON_COMPONENTS)}")
         unknown = [kind for kind in components.values() if kind not in RESPONSE_KINETICS]
         if unknown:
             raise MappingError(
@@ -81,13 +90,53 @@ def circuit_of(population, chip):
                 f"{', '.join(RESPONSE_KINETICS)}")
         return NEURON_COMPONENTS[neuron], {
             receptor: RESPONSE_KINETICS[kind] for receptor, kind in components.items()}
-    if not chip.supports_cell_type(cell_type) or cell_type not in CELL_CIRCUITS:
-        supported = [name for name in CELL_CIRCUITS if chip.supports_cell_type(name)]
-        raise MappingError(
-            f"population '{population.label}': the {chip.name} chip cannot realise cell "
-            f"type {cell_type}; it supports {', '.join(supported)} and spike sources")
+    if cell_type not in CELL_CIRCUITS:
+        raise MappingError(f"population '{population.label}': cell type {cell_type} has no "
+                           f"circuit; available: {', '.join(CELL_CIRCUITS)}")
     membrane, kinetics = CELL_CIRCUITS[cell_type]
     return membrane, {receptor: kinetics for receptor in RECEPTOR_NAMES.values()}
+
+
+def realisable_cell_types(chip):
+    """The standard cell types `chip` can realise."""
+    return [name for name, (membrane, kinetics) in CELL_CIRCUITS.items()
+            if chip_membrane(chip, membrane) and chip.has_kinetics(kinetics)]
+
+
+def chip_membrane(chip, membrane):
+    """The chip's membrane circuit realising `membrane`, or None."""
+    if chip.has_membrane(membrane):
+        return membrane
+    if membrane == "lif" and chip.has_membrane("adex"):
+        return "adex"
+    return None
+
+
+def circuit_of(population, chip):
+    """(membrane, {receptor: kinetics}, fixed parameters) realising a population on
+    `chip`; raises :class:`MappingError` naming the type and the chip when it cannot."""
+    membrane, receptors = native_circuit(population)
+    kind = population.cell_type
+    if population.cell_type == "PointNeuron":
+        kind = f"PointNeuron({population.components['neuron']}, " + ", ".join(
+            f"{r}={k}" for r, k in population.components.items() if r != "neuron") + ")"
+    realised = chip_membrane(chip, membrane)
+    missing = sorted({k for k in receptors.values() if not chip.has_kinetics(k)})
+    if realised is None or missing:
+        reason = (f"it has no {membrane} neuron circuit" if realised is None else
+                  f"its synaptic inputs have no {', '.join(missing)} kinetics")
+        raise MappingError(
+            f"population '{population.label}': the {chip.name} chip cannot realise cell "
+            f"type {kind}: {reason}. It realises "
+            f"{', '.join(realisable_cell_types(chip)) or 'no standard cell type'}. Use one "
+            f"of those, or chip='ideal'.")
+    limit = chip.receptors_per_circuit
+    if limit and len(receptors) > limit:
+        raise MappingError(
+            f"population '{population.label}': {kind} needs {len(receptors)} synaptic "
+            f"inputs per neuron; the {chip.name} chip's circuits have {limit}.")
+    fixed = LIF_ON_ADEX if (membrane, realised) == ("lif", "adex") else {}
+    return realised, receptors, fixed
 
 
 def circuit_name(name, table):
@@ -135,26 +184,57 @@ def source_parameters(parameters):
     return mapped
 
 
-def map_population(population, chip):
-    """A :class:`PopulationDescription` -> :class:`NeuronGroupSpec`."""
-    kind = SOURCE_KINDS.get(population.cell_type, "neuron")
-    spec = NeuronGroupSpec(key=population.index, label=population.label,
-                           size=population.size, kind=kind)
-    if kind == "poisson":
-        spec.parameters = source_parameters(population.parameters)
-    elif kind == "spike_array":
-        spec.spike_times = [np.asarray(seq.value if hasattr(seq, "value") else seq, dtype=float)
-                            for seq in population.parameters["spike_times"]]
-    else:
-        spec.membrane, spec.receptors = circuit_of(population, chip)
-        spec.parameters = circuit_parameters(population.parameters)
-        spec.initial_values = circuit_initial_values(population.initial_values)
-    return spec
+#: receptor kinetics -> kind of weight (the chip's weight limits are per kind)
+WEIGHT_KINDS = {"curr_exp": "current", "curr_alpha": "current", "cond_exp": "conductance",
+                "cond_alpha": "conductance", "voltage_jump": "voltage"}
+#: receptor parameters and the chip-model key that describes them
+RECEPTOR_PARAMETER_KEYS = {"tau": "tau_syn", "e": "e_syn", "gain": "gain_syn"}
+#: per-projection hardware options (``Projection(..., hardware={...})``)
+HARDWARE_OPTIONS = {
+    "weight_scale": "weight of one weight-code step, in the weight's unit (nA, uS or mV); "
+                    "default: the largest weight gets the largest code",
+    "rounding": "'nearest' or 'stochastic'",
+    "exponent_group": "'projection' or 'row': which weights share an exponent (chips with "
+                      "weight exponents)",
+}
 
 
-def delay_steps(delays, dt):
-    """Delays in ms -> whole time steps (nearest, at least one)."""
-    return np.maximum(np.rint(np.asarray(delays, dtype=float) / dt), 1).astype(np.int64)
+def check_hardware_options(label, options):
+    """Validate a projection's ``hardware={...}`` options; returns them as a dict."""
+    options = dict(options or {})
+    unknown = set(options) - set(HARDWARE_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"projection '{label}': unknown hardware option(s) {', '.join(sorted(unknown))}; "
+            f"available: " + "; ".join(f"{k}: {v}" for k, v in HARDWARE_OPTIONS.items()))
+    scale = options.get("weight_scale")
+    if scale is not None and not float(scale) > 0:
+        raise ValueError(f"projection '{label}': hardware weight_scale must be > 0, got {scale}")
+    if options.get("rounding", "nearest") not in quantize.ROUNDING:
+        raise ValueError(f"projection '{label}': hardware rounding must be one of "
+                         f"{quantize.ROUNDING}, got {options['rounding']!r}")
+    if options.get("exponent_group", "projection") not in ("projection", "row"):
+        raise ValueError(f"projection '{label}': hardware exponent_group must be 'projection' "
+                         f"or 'row', got {options['exponent_group']!r}")
+    return options
+
+
+def parameter_key(name, membrane, receptors):
+    """(chip-model key, mismatch stream name) of circuit parameter `name`.
+
+    Receptor parameters share one key per kind (``tau_syn``...) and have one stream
+    per physical synaptic input (``tau_syn[0]``, ``tau_syn[1]``...)."""
+    if name not in MEMBRANES[membrane].parameters:
+        for k, receptor in enumerate(receptors):
+            for prefix, key in RECEPTOR_PARAMETER_KEYS.items():
+                if name == f"{prefix}_{receptor}":
+                    return key, f"{key}[{k}]"
+    return name, name
+
+
+def source_kind(population):
+    """"poisson", "spike_array" or "neuron"."""
+    return SOURCE_KINDS.get(population.cell_type, "neuron")
 
 
 def synapse_parameters(projection):
@@ -165,21 +245,3 @@ def synapse_parameters(projection):
         if dependence in WEIGHT_DEPENDENCE_MU:
             parameters["mu_plus"], parameters["mu_minus"] = WEIGHT_DEPENDENCE_MU[dependence]
     return parameters
-
-
-def map_projection(projection, description, dt):
-    """A :class:`ProjectionDescription` -> :class:`SynapseGroupSpec`."""
-    initial = {}
-    if projection.synapse_model == "tsodyks_markram" and "u" in projection.initial_values:
-        initial["u_tm"] = np.asarray(projection.initial_values["u"], dtype=float)
-    return SynapseGroupSpec(
-        key=projection.index, label=projection.label,
-        pre=projection.pre, post=projection.post,
-        receptor=engine_receptor(description.populations[projection.post],
-                                 projection.receptor_type),
-        model=projection.synapse_model,
-        pre_index=projection.pre_index, post_index=projection.post_index,
-        weights=np.asarray(projection.weights, dtype=float),
-        delays=delay_steps(projection.delays, dt) * dt,
-        parameters=synapse_parameters(projection),
-        initial_values=initial)

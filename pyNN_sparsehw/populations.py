@@ -11,7 +11,7 @@ from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
-from . import simulator
+from . import mapping, simulator
 from .recording import Recorder
 
 
@@ -21,6 +21,35 @@ class Assembly(common.Assembly):
 
 class _ParameterAccess:
     """get/set of parameters for populations and views, through the description."""
+
+    def get(self, parameter_names, gather=False, simplify=True, hardware=False):
+        """Parameter values (see PyNN's Population.get).
+
+        With ``hardware=True``, the values the chip really realises for these neurons
+        (DAC or fixed-point representation, frozen mismatch of their circuits, trims),
+        in PyNN's names and units. Parameters the chip stores exactly (and those of
+        spike sources) are returned as set.
+        """
+        if not hardware:
+            return super().get(parameter_names, gather=gather, simplify=simplify)
+        names = [parameter_names] if isinstance(parameter_names, str) else parameter_names
+        description = self.grandparent_description
+        mapped = simulator.state.mapping().populations[description.index]
+        values = []
+        for name in names:
+            native = self.celltype.get_native_names(name)[0] \
+                if name in self.celltype.get_parameter_names() else name
+            try:
+                value = mapped.effective(mapping.circuit_name(native, mapping.PARAMETER_NAMES))
+            except KeyError:
+                if native not in description.parameters:
+                    raise errors.NonExistentParameterError(
+                        name, type(self.celltype).__name__,
+                        self.celltype.get_parameter_names()) from None
+                value = description.parameters[native]
+            value = np.asarray(value)[self._description_index]
+            values.append(simplify_values(value) if simplify else value)
+        return values[0] if isinstance(parameter_names, str) else values
 
     def _get_parameters(self, *names):
         celltype = self.celltype
@@ -58,6 +87,14 @@ class _ParameterAccess:
         description.initial_values[variable][self._description_index] = values
         simulator.state.push_state(description, variable, values,
                                    indices=self._description_index)
+
+
+def simplify_values(values):
+    """A single value when all are equal (as PyNN's get(simplify=True)), else the array."""
+    values = np.asarray(values)
+    if values.size and values.dtype != object and np.all(values == values.flat[0]):
+        return values.flat[0].item()
+    return values
 
 
 def _check_spike_times(label, parameters):

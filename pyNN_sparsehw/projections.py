@@ -17,6 +17,7 @@ from pyNN.standardmodels import StandardSynapseType
 from . import simulator
 from .populations import resolve_cells
 from .connectivity import build, evaluate_at
+from .mapping import check_hardware_options
 from .standardmodels.synapses import StaticSynapse
 
 AGGREGATE = {"sum": np.add.at, "min": np.minimum.at, "max": np.maximum.at}
@@ -30,13 +31,19 @@ class Projection(common.Projection):
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
-                 label=None):
+                 label=None, hardware=None):
+        """PyNN's Projection, plus `hardware`: per-projection mapping options, a dict
+        with any of ``weight_scale`` (weight of one weight-code step, nA/uS/mV),
+        ``rounding`` ("nearest" or "stochastic") and ``exponent_group``
+        ("projection" or "row"), see ``pyNN_sparsehw.mapping.HARDWARE_OPTIONS``."""
         super().__init__(presynaptic_population, postsynaptic_population, connector,
                          synapse_type, source, receptor_type, space, label)
+        self._hardware_view = False
         if not isinstance(self.synapse_type, StandardSynapseType):
             raise TypeError(f"pyNN.sparsehw supports PyNN's standard synapse types only; "
                             f"{type(self.synapse_type).__name__} is not one")
         self.label = self.label or f"projection{common.Projection._nProj}"
+        self.hardware = check_hardware_options(self.label, hardware)
         connections = build(connector, self)
         self._pre_index = connections.pre
         self._post_index = connections.post
@@ -83,7 +90,7 @@ class Projection(common.Projection):
                 pre_index=pre_local[selection], post_index=post_local[selection],
                 weights=self._values["weight"][selection],
                 delays=self._values["delay"][selection],
-                parameters=parameters, initial_values=initial)
+                parameters=parameters, initial_values=initial, hardware=self.hardware)
             self._parts.append((description, selection))
 
     def _update_parts(self, names):
@@ -134,8 +141,46 @@ class Projection(common.Projection):
             self._check_delays()
         self._update_parts([name])
 
+    def get(self, attribute_names, format, gather=True, with_address=True,
+            multiple_synapses="sum", hardware=False):
+        """Connection attributes (see PyNN's Projection.get).
+
+        With ``hardware=True``, weights and delays as the chip realises them: weight
+        codes times their step, times the gain of each synapse circuit and of the
+        target's input (mismatch), and delays in whole time steps of the chip.
+        """
+        self._hardware_view = bool(hardware)
+        try:
+            return super().get(attribute_names, format, gather, with_address,
+                               multiple_synapses)
+        finally:
+            self._hardware_view = False
+
+    def _realised_values(self, name):
+        """Weights or delays as the chip realises them (see get)."""
+        state = simulator.state
+        mapper = state.mapping()
+        values = self._current_values(name).copy()
+        for description, selection in self._parts:
+            spec = mapper.projections[description.index].spec
+            if name == "delay":
+                values[selection] = spec.delays
+                continue
+            weights = spec.weights
+            if self.synapse_type.synapse_model == "stdp" and state.engine is not None \
+                    and description.index in state.engine.synapses:
+                weights = state.engine.get_weights(description.index)
+            values[selection] = weights if spec.gain is None else weights * spec.gain
+        return values
+
     def _current_values(self, name):
         """Values of a native attribute, with plastic weights read from the engine."""
+        if self._hardware_view and name in ("weight", "delay"):
+            self._hardware_view = False
+            try:
+                return self._realised_values(name)
+            finally:
+                self._hardware_view = True
         if name == "weight" and self.synapse_type.synapse_model == "stdp":
             engine = simulator.state.engine
             if engine is not None:

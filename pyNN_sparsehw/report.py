@@ -1,65 +1,82 @@
-"""HardwareReport: what the simulated network used on the chip.
+"""HardwareReport: what the network uses on the chip and what the chip did to it.
 
-This first version reports the network as mapped (neurons per population, synapses
-per projection) and the activity the engine counted (spikes per population and
-synaptic events per projection, from the simulation, not estimates). Resource,
-memory and energy figures come with the chip models that define them.
+Built from the mapped network (:class:`~pyNN_sparsehw.mapper.Mapper`) and the
+engine's counters (spikes per population, synaptic events per projection, counted in
+the simulation, not estimated):
+
+- cores: which cores are used, neurons, synapses, synaptic memory and input axons of
+  each, against the chip's limits;
+- populations: circuit, cores, activity, parameters clipped by their DAC range, the
+  representation error and the frozen mismatch of each parameter;
+- projections: synapses and events, weight quantization (code bits, step, clipped,
+  rounded to zero, RMS relative error), delay rounding, gain mismatch, routing hops
+  and wiring cost.
+
+Printed as tables (``str(report)``), or as a dict / JSON (``as_dict``, ``to_json``).
 """
 
 import json
 
 import numpy as np
 
+UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV"}
+MAX_CORE_ROWS = 16
+#: the text report lists parameters with at least this RMS representation error (the
+#: dict lists all)
+SHOWN_ERROR = 1e-4
+
 
 class HardwareReport:
-    """A plain record of the mapped network and its activity.
+    """A plain record of the mapped network and its activity (see module docstring).
 
     Attributes
     ----------
-    chip : str
-        Name of the chip model.
+    chip : dict
+        name, source, hash, seed, kind.
     simulated_time_ms : float
-    populations : list of dict
-        label, cell_type, size, spikes, mean_rate_hz.
-    projections : list of dict
-        label, pre, post, synapses, synaptic_events.
+    cores : dict
+        used, available, limits, and ``per_core`` (list of dicts: core, chip, x, y,
+        neurons, synapses, memory_bits, input_axons).
+    populations, projections : list of dict
     """
 
-    def __init__(self, chip, chip_source, simulated_time_ms, populations, projections):
+    def __init__(self, chip, simulated_time_ms, cores, populations, projections):
         self.chip = chip
-        self.chip_source = chip_source
         self.simulated_time_ms = simulated_time_ms
+        self.cores = cores
         self.populations = populations
         self.projections = projections
 
+    # ----------------------------------------------------------------- build
     @classmethod
     def from_state(cls, state):
-        """Build the report from the simulator state (after a run, counts are filled)."""
+        """Build the report from the simulator state (mapping the network if needed)."""
+        mapper = state.mapping()
         engine = state.engine
         t = state.t
+        chip = dict(name=state.chip.name, kind=state.chip.kind, source=state.chip.source,
+                    hash=state.chip.hash, seed=state.chip_seed)
         description = state.description
-        populations = []
-        for pop in description.populations:
-            spikes = None
-            if engine is not None and pop.index in engine.spike_counters:
-                spikes = int(engine.total_spikes(pop.index))
-            rate = spikes / pop.size / (t / 1000.0) if spikes is not None and t > 0 else None
-            populations.append(dict(label=pop.label, cell_type=pop.cell_type, size=pop.size,
-                                    spikes=spikes, mean_rate_hz=rate))
+        spikes = {}
+        if engine is not None:
+            spikes = {key: engine.total_spikes(key) for key in engine.spike_counters}
         events = engine.synaptic_event_counts() if engine is not None else {}
-        labels = [p.label for p in description.populations]
-        projections = [dict(label=prj.label, pre=labels[prj.pre], post=labels[prj.post],
-                            synapses=int(prj.size),
-                            synaptic_events=events.get(prj.index))
-                       for prj in description.projections]
-        return cls(state.chip.name, state.chip.source, t, populations, projections)
+        populations = [_population_entry(description.populations[i], mapped, spikes.get(i), t)
+                       for i, mapped in mapper.populations.items()]
+        labels = {p.index: p.label for p in description.populations}
+        projections = [_projection_entry(mapped, labels, events.get(i), state.chip.weight_bits)
+                       for i, mapped in mapper.projections.items()]
+        return cls(chip, t, _cores_entry(mapper), populations, projections)
 
+    # --------------------------------------------------------------- output
     def as_dict(self):
-        return dict(chip=self.chip, chip_source=self.chip_source,
-                    simulated_time_ms=self.simulated_time_ms,
-                    totals=dict(neurons=sum(p["size"] for p in self.populations),
-                                synapses=sum(p["synapses"] for p in self.projections)),
-                    populations=self.populations, projections=self.projections)
+        totals = dict(neurons=sum(p["size"] for p in self.populations),
+                      synapses=sum(p["synapses"] for p in self.projections),
+                      cores_used=self.cores["used"],
+                      wiring_cost=sum(p["wiring_cost"] for p in self.projections))
+        return dict(chip=self.chip, simulated_time_ms=self.simulated_time_ms,
+                    totals=totals, cores=self.cores, populations=self.populations,
+                    projections=self.projections)
 
     def to_json(self, path=None):
         text = json.dumps(self.as_dict(), indent=2, default=_json_default)
@@ -69,23 +86,130 @@ class HardwareReport:
         return text
 
     def __str__(self):
-        lines = [f"Hardware report: chip '{self.chip}' ({self.chip_source}), "
-                 f"{self.simulated_time_ms:g} ms simulated"]
+        chip = self.chip
+        lines = [f"Hardware report: chip '{chip['name']}' ({chip['source']}, seed "
+                 f"{chip['seed']}), {self.simulated_time_ms:g} ms simulated"]
+        lines.append(self._cores_text())
         lines.append(_table(
-            ["population", "cell type", "neurons", "spikes", "rate (Hz)"],
-            [[p["label"], p["cell_type"], p["size"], _fmt(p["spikes"]), _fmt(p["mean_rate_hz"])]
-             for p in self.populations]))
+            ["population", "cell type", "circuit", "neurons", "cores", "spikes", "rate (Hz)"],
+            [[p["label"], p["cell_type"], p["circuit"], p["size"], _core_span(p["cores"]),
+              _fmt(p["spikes"]), _fmt(p["mean_rate_hz"])] for p in self.populations]))
+        parameter_rows = [
+            [p["label"], name, _fmt(q.get("clipped")), _percent(q.get("rms_relative_error")),
+             _sigma(q.get("mismatch_sigma"), q.get("mismatch_relative"))]
+            for p in self.populations for name, q in p["parameters"].items()
+            if q.get("clipped") or q.get("rms_relative_error", 0) >= SHOWN_ERROR
+            or q.get("mismatch_sigma")]
+        if parameter_rows:
+            lines.append("Neuron parameters (representation and frozen mismatch)\n" + _table(
+                ["population", "parameter", "clipped", "RMS error", "mismatch sigma"],
+                parameter_rows))
         lines.append(_table(
-            ["projection", "pre", "post", "synapses", "synaptic events"],
-            [[p["label"], p["pre"], p["post"], p["synapses"], _fmt(p["synaptic_events"])]
+            ["projection", "pre -> post", "synapses", "events", "weight bits", "step",
+             "clipped", "zeroed", "RMS error", "gain sigma", "delay steps", "wiring cost"],
+            [[p["label"], f"{p['pre']} -> {p['post']}", p["synapses"],
+              _fmt(p["synaptic_events"]), _fmt(p["weights"]["bits"]),
+              _step(p["weights"]), _fmt(p["weights"]["clipped"]), _fmt(p["weights"]["zeroed"]),
+              _percent(p["weights"]["rms_relative_error"]), _percent(p["gain_sigma"]),
+              _span(p["delays"]["min_steps"], p["delays"]["max_steps"]), p["wiring_cost"]]
              for p in self.projections]))
         totals = self.as_dict()["totals"]
-        lines.append(f"total: {totals['neurons']} neurons, {totals['synapses']} synapses")
+        lines.append(f"total: {totals['neurons']} neurons, {totals['synapses']} synapses on "
+                     f"{totals['cores_used']} core(s); wiring cost {totals['wiring_cost']} "
+                     f"synapse-hops")
         return "\n\n".join(lines)
 
     __repr__ = __str__
 
+    def _cores_text(self):
+        cores = self.cores
+        limits = cores["limits"]
+        header = (f"Cores: {cores['used']} used of {cores['available']} "
+                  f"(limits per core: {_limit(limits['neurons_per_core'])} neurons, "
+                  f"{_limit(limits['synaptic_memory_bits'], 'bits')} synaptic memory, "
+                  f"{_limit(limits['input_axons'])} input axons; fan-in "
+                  f"{_limit(limits['fan_in'])} per neuron)")
+        rows = [[c["core"], c["chip"], f"({c['x']}, {c['y']})", c["neurons"], c["synapses"],
+                 _memory(c["memory_bits"], limits["synaptic_memory_bits"]), c["input_axons"]]
+                for c in cores["per_core"][:MAX_CORE_ROWS]]
+        text = header + "\n" + _table(
+            ["core", "chip", "(x, y)", "neurons", "synapses", "memory", "input axons"], rows)
+        if len(cores["per_core"]) > MAX_CORE_ROWS:
+            text += f"\n... and {len(cores['per_core']) - MAX_CORE_ROWS} more cores"
+        return text
 
+
+def _cores_entry(mapper):
+    placer = mapper.placer
+    topology = mapper.topology
+    neurons = placer.neurons_used
+    used = np.nonzero(neurons)[0]
+    axons = np.bincount(mapper._axons >> 40, minlength=placer.n_cores) \
+        if mapper._axons.size else np.zeros(placer.n_cores, dtype=np.int64)
+    x, y = mapper.mesh.coordinates(used)
+    memory = placer.memory_used
+    per_core = [dict(core=int(c), chip=int(c // topology.cores_per_chip), x=int(cx), y=int(cy),
+                     neurons=int(neurons[c]), synapses=int(mapper.synapses_per_core[c]),
+                     memory_bits=int(memory[c]), input_axons=int(axons[c]))
+                for c, cx, cy in zip(used, x, y)]
+    limits = dict(neurons_per_core=topology.neurons_per_core,
+                  synaptic_memory_bits=topology.synaptic_memory_bits,
+                  input_axons=topology.input_axons, fan_in=topology.fan_in)
+    return dict(used=int(used.size), available=placer.n_cores if topology.neurons_per_core else 1,
+                limits=limits, per_core=per_core)
+
+
+def _population_entry(population, mapped, spikes, t):
+    rate = spikes / population.size / (t / 1000.0) if spikes is not None and t > 0 else None
+    parameters = {}
+    for name in mapped.target:
+        stored = mapped.stored.get(name)
+        deviation = mapped.deviation.get(name)
+        if stored is None and deviation is None and name not in mapped.noise:
+            continue
+        entry = {}
+        if stored is not None:
+            entry.update(clipped=stored.loss.clipped,
+                         rms_relative_error=stored.loss.rms_relative_error)
+        if deviation is not None:
+            relative = mapped.relative[name]
+            spread = deviation - 1.0 if relative else deviation
+            entry.update(mismatch_sigma=float(np.std(spread)), mismatch_relative=relative)
+        if name in mapped.noise:
+            entry["noise_sigma"] = float(np.std(mapped.noise[name]))
+        parameters[name] = entry
+    cores = sorted({int(c) for c in np.unique(mapped.cores)}) if mapped.cores.size else []
+    circuit = mapped.spec.membrane or ("host" if mapped.spec.kind != "neuron" else "")
+    return dict(label=population.label, cell_type=population.cell_type, size=population.size,
+                circuit=circuit, cores=cores, spikes=spikes, mean_rate_hz=rate,
+                parameters=parameters)
+
+
+def _projection_entry(mapped, labels, events, weight_bits):
+    spec = mapped.spec
+    quantized = mapped.weights
+    weights = dict(bits=None, unit=UNITS[mapped.weight_kind], scale=None, clipped=0,
+                   zeroed=0, rms_relative_error=0.0)
+    if quantized is not None:
+        weights.update(scale=mapped.weight_step, clipped=quantized.loss.clipped,
+                       zeroed=quantized.loss.zeroed,
+                       rms_relative_error=quantized.loss.rms_relative_error)
+        weights["bits"] = weight_bits
+    delays = mapped.delays
+    steps = delays.codes
+    gain_sigma = float(np.std(mapped.synapse_gain - 1.0)) \
+        if mapped.synapse_gain is not None and mapped.synapse_gain.size else None
+    return dict(label=mapped.label, pre=labels[spec.pre], post=labels[spec.post],
+                receptor=spec.receptor, synapses=int(spec.pre_index.size),
+                synaptic_events=events, weights=weights,
+                delays=dict(min_steps=int(steps.min()) if steps.size else None,
+                            max_steps=int(steps.max()) if steps.size else None,
+                            rms_relative_error=delays.loss.rms_relative_error),
+                gain_sigma=gain_sigma, wiring_cost=mapped.wiring_cost,
+                mean_hops=float(mapped.hops.mean()) if mapped.hops.size else 0.0)
+
+
+# ------------------------------------------------------------------ formatting
 def _fmt(value):
     if value is None:
         return "-"
@@ -94,16 +218,58 @@ def _fmt(value):
     return str(value)
 
 
+def _percent(value):
+    return "-" if value is None else f"{100 * value:.2f} %"
+
+
+def _sigma(value, relative):
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f} %" if relative else f"{value:.3g}"
+
+
+def _step(weights):
+    if weights["scale"] is None:
+        return "float"
+    return f"{weights['scale']:.3g} {weights['unit']}"
+
+
+def _span(low, high):
+    if low is None:
+        return "-"
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _core_span(cores):
+    if not cores:
+        return "host"
+    return str(cores[0]) if len(cores) == 1 else f"{cores[0]}-{cores[-1]}"
+
+
+def _limit(value, unit=""):
+    if not value:
+        return "unlimited"
+    return f"{value / 8192:.0f} KiB" if unit == "bits" else str(value)
+
+
+def _memory(bits, limit):
+    if not limit:
+        return "-"
+    return f"{bits / 8192:.1f} KiB ({100 * bits / limit:.0f} %)"
+
+
 def _table(header, rows):
     cells = [header] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[k]) for row in cells) for k in range(len(header))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)),
+    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)).rstrip(),
            "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells[1:]]
+    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells[1:]]
     return "\n".join(out)
 
 
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     raise TypeError(f"cannot serialise {type(value).__name__}")

@@ -16,6 +16,7 @@ import numpy as np
 from pyNN import common
 
 from . import mapping
+from .mapper import Mapper
 from .chip import load_chip
 from .description import NetworkDescription
 from .engine import Engine, CurrentInjectionSpec
@@ -24,6 +25,8 @@ name = "sparsehw"
 logger = logging.getLogger("pyNN_sparsehw")
 
 DEFAULT_SEED = 4242
+DEFAULT_CHIP = "analog"
+DEFAULT_CHIP_SEED = 0
 
 
 class ID(int, common.IDMixin):
@@ -48,7 +51,9 @@ class State(common.control.BaseState):
         self.dt = 0.1
         self._min_delay = "auto"
         self._max_delay = "auto"
-        self.chip = load_chip("ideal")
+        self.chip = load_chip(DEFAULT_CHIP)
+        self.chip_seed = DEFAULT_CHIP_SEED
+        self.trial_noise = True
         self.rng_seed = DEFAULT_SEED
         self.codegen_target = "numpy"
         self.clear()
@@ -58,6 +63,7 @@ class State(common.control.BaseState):
         """Forget the whole network (called by setup())."""
         self.description = NetworkDescription()
         self.engine = None
+        self.mapper = None
         self.recorders = set()
         self.populations = []
         self._first_ids = []
@@ -120,21 +126,28 @@ class State(common.control.BaseState):
         """Seed of the engine's random numbers: depends on the user's seed and segment."""
         return zlib.crc32(f"{self.rng_seed}:{self.segment_counter}".encode())
 
+    def mapping(self):
+        """The network mapped onto the chip (placement, effective parameters, codes),
+        up to date with the description; mapping does not need the engine."""
+        if self.mapper is None:
+            self.mapper = Mapper(
+                self.chip, self.chip_seed, self.dt, self.rng_seed,
+                noise_seed=self._segment_seed() if self.trial_noise else None)
+        self.mapper.update(self.description)
+        return self.mapper
+
     def compile(self):
         """Build the engine, or extend it with what was created since the last run."""
+        mapper = self.mapping()
         if self.engine is None:
             self.engine = Engine(self.dt, self._segment_seed(), self.codegen_target)
-            self._built_populations = 0
-            self._built_projections = 0
         engine = self.engine
-        new_populations = self.description.populations[self._built_populations:]
-        for population in new_populations:
-            engine.add_neuron_group(mapping.map_population(population, self.chip))
-        self._built_populations = len(self.description.populations)
-        for projection in self.description.projections[self._built_projections:]:
-            engine.add_synapse_group(mapping.map_projection(projection, self.description,
-                                                            self.dt))
-        self._built_projections = len(self.description.projections)
+        for index, mapped in mapper.populations.items():
+            if index not in engine.groups:
+                engine.add_neuron_group(mapped.spec)
+        for index, mapped in mapper.projections.items():
+            if index not in engine.synapses:
+                engine.add_synapse_group(mapped.spec)
         self.update_current_sources()
         for recorder in self.recorders:
             recorder._finalize()
@@ -150,37 +163,42 @@ class State(common.control.BaseState):
 
     def push_population(self, population, names=None):
         """Send changed parameters of a population description to a live engine."""
-        if self.engine is None or population.index >= self._built_populations:
+        if self.mapper is None or population.index not in self.mapper.populations:
             return
-        spec = mapping.map_population(population, self.chip)
+        spec = self.mapper.remap_population(population)
+        if self.engine is None or population.index not in self.engine.groups:
+            return
         if spec.kind == "spike_array":
             self.engine.set_neuron_values(population.index, {"spike_times": spec.spike_times})
             return
         values = spec.parameters
-        if names is not None:
+        if names is not None and spec.kind == "poisson":
+            # (neurons get every effective parameter: one target may set several)
             wanted = {mapping.circuit_name(n, mapping.PARAMETER_NAMES) for n in names}
-            if spec.kind == "poisson":
-                wanted |= {"rate", "start", "stop"} if wanted & {"start", "duration"} else set()
+            wanted |= {"rate", "start", "stop"} if wanted & {"start", "duration"} else set()
             values = {k: v for k, v in values.items() if k in wanted}
         self.engine.set_neuron_values(population.index, values)
 
     def push_state(self, population, variable, values, indices=None):
         """Set the current value of a state variable in a live engine."""
-        if self.engine is None or population.index >= self._built_populations:
+        if self.engine is None or population.index not in self.engine.groups:
             return
         self.engine.set_neuron_values(
             population.index, {mapping.circuit_state_name(variable): values}, indices)
 
     def push_projection(self, projection, weights=False, delays=False, parameters=False):
         """Send changed weights/delays/parameters of a projection to a live engine."""
-        if self.engine is None or projection.index >= self._built_projections:
+        if self.mapper is None or projection.index not in self.mapper.projections:
             return
-        spec = mapping.map_projection(projection, self.description, self.dt)
+        spec = self.mapper.remap_projection(projection, self.description)
+        if self.engine is None or projection.index not in self.engine.synapses:
+            return
         self.engine.set_synapse_values(
             projection.index,
             weights=spec.weights if weights else None,
             delays=spec.delays if delays else None,
-            parameters=spec.parameters if parameters else None)
+            parameters=spec.parameters if parameters else None,
+            gain=spec.gain if weights else None)
 
     # ------------------------------------------------------------------ run
     def run(self, simtime, callbacks=None):
@@ -199,8 +217,10 @@ class State(common.control.BaseState):
             self.engine.run(tstop - self.t, schedule)
 
     def reset(self):
-        """Back to t = 0: the next run rebuilds the engine from the description."""
+        """Back to t = 0: the next run maps the description again and rebuilds the
+        engine from it."""
         self.engine = None
+        self.mapper = None
         self.running = False
         self.t_start = 0
         self.segment_counter += 1

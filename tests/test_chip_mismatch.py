@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
 
 from pyNN_sparsehw.chip import mismatch
 

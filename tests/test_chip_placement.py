@@ -8,40 +8,87 @@ from pyNN_sparsehw.chip import placement as pl
 
 
 def test_serpentine_coordinates_keep_neighbours_adjacent():
-    x, y = pl.core_coordinates(np.arange(8), mesh_width=3)
+    mesh = pl.Mesh(core_grid=(3, 3), chip_grid=(1, 1))
+    x, y = mesh.coordinates(np.arange(8))
     assert list(zip(x.tolist(), y.tolist())) == [
         (0, 0), (1, 0), (2, 0), (2, 1), (1, 1), (0, 1), (0, 2), (1, 2)]
-    assert_array_equal(pl.hops(np.arange(7), np.arange(1, 8), 3), np.ones(7))
+    assert_array_equal(mesh.hops(np.arange(7), np.arange(1, 8)), np.ones(7))
 
 
-def test_hops_are_manhattan_distance():
+def test_chips_tile_the_mesh_in_serpentine_order():
+    # 2x2 cores per chip, 2x2 chips: chip 1 is east of chip 0, chip 2 north-east
+    mesh = pl.Mesh(core_grid=(2, 2), chip_grid=(2, 2))
+    x, y = mesh.coordinates([0, 3, 4, 8, 12])
+    # core 0 (0,0) of chip 0; core 3 = chip 0 local (0,1); core 4 = chip 1 local (0,0)
+    # chip 2 is at chip-grid (1,1) (serpentine), chip 3 at (0,1)
+    assert list(zip(x.tolist(), y.tolist())) == [(0, 0), (0, 1), (2, 0), (2, 2), (0, 2)]
+
+
+def test_hops_are_manhattan_distance_and_host_is_west_of_core_0():
+    mesh = pl.Mesh(core_grid=(3, 3), chip_grid=(1, 1))
     # core 0 at (0, 0), core 6 at (0, 2), core 4 at (1, 1)
-    assert_array_equal(pl.hops([0, 0, 6], [6, 4, 4], 3), [2, 2, 2])
-    assert pl.hops([2], [6], 3)[0] == 4   # (2, 0) -> (0, 2)
+    assert_array_equal(mesh.hops([0, 0, 6], [6, 4, 4]), [2, 2, 2])
+    assert mesh.hops([2], [6])[0] == 4   # (2, 0) -> (0, 2)
+    assert_array_equal(mesh.hops([pl.HOST, pl.HOST], [0, 4]), [1, 3])
+
+
+def _placer(neurons_per_core=1024, n_cores=4, memory_bits=0):
+    return pl.Placer(pl.Mesh((2, 2), (1, 1)), neurons_per_core, n_cores, memory_bits, "test")
 
 
 def test_large_populations_split_and_small_ones_share():
-    placement = pl.place([2500, 100, 100], ["big", "a", "b"], neurons_per_core=1024,
-                         n_cores=4, mesh_width=2)
-    assert_array_equal(np.bincount(placement.core[0]), [1024, 1024, 452])
-    assert set(placement.core[1]) == {2} and set(placement.core[2]) == {2}
-    assert placement.circuit[1][0] == 452 and placement.circuit[2][-1] == 651
-    assert placement.cores_used == 3
-    assert_array_equal(placement.neurons_per_core(), [1024, 1024, 652, 0])
+    placer = _placer()
+    for index, (label, size) in enumerate([("big", 2500), ("a", 100), ("b", 100)]):
+        placer.place(index, label, size)
+    assert_array_equal(np.bincount(placer.core[0]), [1024, 1024, 452])
+    assert set(placer.core[1]) == {2} and set(placer.core[2]) == {2}
+    assert placer.circuit[1][0] == 452 and placer.circuit[2][-1] == 651
+    assert placer.cores_used == 3
+    assert_array_equal(placer.neurons_used, [1024, 1024, 652, 0])
+
+
+def test_memory_per_neuron_limits_neurons_per_core():
+    # 100 bits per neuron, 1000 bits per core: 10 neurons per core, not 1024
+    placer = _placer(memory_bits=1000, n_cores=8)
+    placer.place(0, "p", 25, np.full(25, 100.0))
+    assert_array_equal(np.bincount(placer.core[0]), [10, 10, 5])
+    assert_array_equal(placer.memory_used[:3], [1000, 1000, 500])
+    # uneven costs: the fill stops before the neuron that would overflow
+    placer.place(1, "q", 3, [400.0, 200.0, 300.0])
+    assert_array_equal(placer.core[1], [2, 3, 3])
 
 
 def test_network_too_large_names_the_population():
+    placer = _placer()
+    placer.place(0, "input", 800)
     with pytest.raises(pl.ChipResourceError,
-                       match=r"population 'exc' does not fit.*5000 neurons.*4 cores x 1024"):
-        pl.place([800, 4200], ["input", "exc"], 1024, 4, 2)
+                       match=r"population 'exc' does not fit.*4 cores x 1024 neurons"):
+        placer.place(1, "exc", 4200)
+
+
+def test_neuron_needing_more_memory_than_a_core_is_an_error():
+    placer = _placer(memory_bits=8192)
+    with pytest.raises(pl.ChipResourceError, match=r"population 'big'.*neuron 1 needs 2.0 KiB"):
+        placer.place(0, "big", 2, [10.0, 16384.0])
+
+
+def test_memory_added_after_placement_is_checked():
+    placer = _placer(memory_bits=1000)
+    placer.place(0, "p", 4, np.full(4, 200.0))      # 800 bits on core 0
+    placer.add_memory([0, 0], np.array([50.0, 50.0]), "late")
+    assert placer.memory_used[0] == 900
+    with pytest.raises(pl.ChipResourceError, match=r"projection 'later'.*core 0"):
+        placer.add_memory([0, 0, 0], np.full(3, 50.0), "later")
 
 
 def test_wiring_cost_sums_hops_over_synapses():
-    # 4 neurons per core on a 2-wide mesh: pop 0 on cores 0-1, pop 1 on cores 2-3
-    placement = pl.place([8, 8], ["p", "q"], neurons_per_core=4, n_cores=4, mesh_width=2)
+    # 4 neurons per core on a 2x2 chip: pop 0 on cores 0-1, pop 1 on cores 2-3
+    placer = _placer(neurons_per_core=4)
+    placer.place(0, "p", 8)
+    placer.place(1, "q", 8)
     # core 0 (0,0), 1 (1,0), 2 (1,1), 3 (0,1)
     pre = np.array([0, 4, 0, 7])
     post = np.array([0, 0, 5, 7])
     # hops: core0->core2 = 2, core1->core2 = 1, core0->core3 = 1, core1->core3 = 2
-    assert pl.wiring_cost(placement, 0, 1, pre, post) == 6
-    assert pl.wiring_cost(placement, 0, 0, [0, 1], [1, 2]) == 0   # same core
+    assert pl.wiring_cost(placer.mesh, placer.core[0][pre], placer.core[1][post]) == 6
+    assert pl.wiring_cost(placer.mesh, placer.core[0][[0, 1]], placer.core[0][[1, 2]]) == 0

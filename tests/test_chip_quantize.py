@@ -85,3 +85,45 @@ def test_parameter_dac():
     assert result.loss.clipped == 2
     with pytest.raises(ValueError, match="high > low"):
         q.quantize_parameter([0.0], 1.0, 1.0, bits=4)
+
+
+def test_time_constant_becomes_a_12_bit_decay_factor():
+    # tau = 20 ms at dt = 0.1: exact decay 4096 * (1 - exp(-1/200)) = 20.43 -> code 20
+    res = q.quantize_time_constant([20.0, 5.0], 0.1, 12)
+    assert_array_equal(res.codes, [20, 81])
+    expected = -0.1 / np.log(1 - np.array([20, 81]) / 4096)
+    assert_allclose(res.values, expected)
+    assert res.values[0] == pytest.approx(20.429959, abs=1e-6)
+    # far too long: no decay is code 0, clipped to 1 and counted
+    long = q.quantize_time_constant([1e6], 0.1, 12)
+    assert long.codes[0] == 1 and long.loss.clipped == 1
+
+
+def test_durations_become_whole_steps():
+    res = q.quantize_to_steps([2.0, 0.04, 0.26], 0.1)
+    assert_array_equal(res.codes, [20, 0, 3])
+    assert_allclose(res.values, [2.0, 0.0, 0.3])
+
+
+def test_realise_applies_representation_mismatch_and_trim_in_order():
+    from pyNN_sparsehw.chip.realise import realise, middle_trim
+    entry = {"dac": {"bits": 10, "range": [0.0, 102.3]},          # 0.1 per code
+             "mismatch": {"sigma": 0.1, "relative": True},
+             "trim": {"bits": 6, "span": 0.64}}                     # 1 % per trim code
+    target = np.array([20.04, 20.04])
+    values, stored = realise(entry, target, 0.1, deviation=np.array([1.1, 0.9]))
+    np.testing.assert_allclose(stored.values, [20.0, 20.0])
+    np.testing.assert_allclose(values, [22.0, 18.0])
+    mid = middle_trim(entry)
+    assert mid == 32
+    trimmed, _ = realise(entry, target, 0.1, deviation=np.array([1.1, 0.9]),
+                         trim_codes=[mid - 9, mid + 11])
+    np.testing.assert_allclose(trimmed, [22.0 * 0.91, 18.0 * 1.11])
+    absolute = {"mismatch": {"sigma": 2.0, "relative": False}, "trim": {"bits": 4, "span": 8.0}}
+    shifted, stored = realise(absolute, [-60.0], 0.1, deviation=np.array([1.5]),
+                              trim_codes=[8 - 3])
+    assert stored is None and shifted[0] == pytest.approx(-60.0 + 1.5 - 1.5)
+    with pytest.raises(ValueError, match="trim codes must lie in 0..15"):
+        realise(absolute, [-60.0], 0.1, trim_codes=[16])
+    exact, stored = realise(None, [3.0], 0.1)
+    assert exact[0] == 3.0 and stored is None

@@ -149,7 +149,7 @@ def test_poisson_rate_and_repeatability():
     import pyNN.sparsehw as sim
 
     def counts(seed):
-        sim.setup(timestep=0.1, rng_seed=seed)
+        sim.setup(timestep=0.1, rng_seed=seed, chip="ideal")
         sources = sim.Population(200, sim.SpikeSourcePoisson(rate=50.0, start=100.0,
                                                              duration=400.0))
         sources.record("spikes")

@@ -9,6 +9,7 @@ import copy
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from importlib import resources
 
 try:
@@ -20,10 +21,39 @@ REQUIRED_KEYS = {
     "name": str,
     "description": str,
     "kind": str,
+    "topology": dict,
     "neurons": dict,
     "synapses": dict,
 }
 KINDS = ("ideal", "analog", "digital")
+TOPOLOGY_KEYS = ("neurons_per_core", "cores_per_chip", "core_grid", "max_chips", "chip_grid",
+                 "fan_in", "input_axons", "synaptic_memory_bits")
+PARAMETER_KEYS = {"dac", "mismatch", "trim", "noise", "decay_bits", "whole_steps"}
+WEIGHT_KINDS = ("current", "conductance", "voltage")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Sizes and limits of a chip; 0 means unlimited.
+
+    Cores are arranged in a `core_grid` (width, height) on each chip and chips in a
+    `chip_grid`; together they form one 2-D mesh. `fan_in` is the largest number of
+    synapses onto one neuron circuit, `input_axons` the largest number of distinct
+    presynaptic neurons feeding one core, `synaptic_memory_bits` the synaptic memory
+    of one core.
+    """
+    neurons_per_core: int
+    cores_per_chip: int
+    core_grid: tuple
+    max_chips: int
+    chip_grid: tuple
+    fan_in: int
+    input_axons: int
+    synaptic_memory_bits: int
+
+    @property
+    def n_cores(self):
+        return self.cores_per_chip * self.max_chips
 
 
 class ChipModelError(ValueError):
@@ -59,11 +89,43 @@ class ChipModel:
         if self.kind not in KINDS:
             raise ChipModelError(
                 f"chip model {self.source}: kind '{self.kind}' is not one of {KINDS}")
-        cell_types = self.config["neurons"].get("cell_types", "all")
-        if not (cell_types == "all" or isinstance(cell_types, list)):
+        for key in ("membranes", "kinetics"):
+            value = self.neurons.get(key, "all")
+            if not (value == "all" or isinstance(value, list)):
+                raise ChipModelError(
+                    f"chip model {self.source}: neurons.{key} must be \"all\" or a list of "
+                    f"circuit names, got {value!r}")
+        missing = [key for key in TOPOLOGY_KEYS if key not in self.config["topology"]]
+        if missing:
             raise ChipModelError(
-                f"chip model {self.source}: neurons.cell_types must be \"all\" or a list "
-                f"of PyNN cell type names, got {cell_types!r}")
+                f"chip model {self.source}: [topology] lacks {', '.join(missing)}")
+        topology = self.topology
+        if topology.core_grid[0] * topology.core_grid[1] != topology.cores_per_chip:
+            raise ChipModelError(
+                f"chip model {self.source}: core_grid {list(topology.core_grid)} holds "
+                f"{topology.core_grid[0] * topology.core_grid[1]} cores, but cores_per_chip "
+                f"is {topology.cores_per_chip}")
+        if topology.chip_grid[0] * topology.chip_grid[1] < topology.max_chips:
+            raise ChipModelError(
+                f"chip model {self.source}: chip_grid {list(topology.chip_grid)} has room "
+                f"for fewer than max_chips = {topology.max_chips} chips")
+        for name, entry in self.neurons.get("parameters", {}).items():
+            unknown = set(entry) - PARAMETER_KEYS
+            if unknown:
+                raise ChipModelError(
+                    f"chip model {self.source}: neurons.parameters.{name} has unknown "
+                    f"key(s) {', '.join(sorted(unknown))}; allowed: "
+                    f"{', '.join(sorted(PARAMETER_KEYS))}")
+            dac = entry.get("dac")
+            if dac is not None and not (dac["range"][1] > dac["range"][0] and dac["bits"] >= 1):
+                raise ChipModelError(
+                    f"chip model {self.source}: neurons.parameters.{name}.dac needs bits >= 1 "
+                    f"and range [low, high] with high > low, got {dac}")
+        bits = self.synapses.get("weight_bits", 0)
+        if int(bits) != bits or bits < 0:
+            raise ChipModelError(
+                f"chip model {self.source}: synapses.weight_bits must be a whole number >= 0 "
+                f"(0 = floating point), got {bits}")
 
     @property
     def name(self):
@@ -85,10 +147,58 @@ class ChipModel:
     def synapses(self):
         return self.config["synapses"]
 
-    def supports_cell_type(self, cell_type):
-        """True if the chip can realise the PyNN cell type named `cell_type`."""
-        cell_types = self.neurons.get("cell_types", "all")
-        return cell_types == "all" or cell_type in cell_types
+    @property
+    def topology(self):
+        """The chip's :class:`Topology` (sizes and limits)."""
+        t = self.config["topology"]
+        return Topology(**{key: tuple(int(v) for v in t[key]) if key.endswith("grid")
+                           else int(t[key]) for key in TOPOLOGY_KEYS})
+
+    def has_membrane(self, membrane):
+        """True if the chip has neuron circuits with this membrane (see engine.circuits)."""
+        membranes = self.neurons.get("membranes", "all")
+        return membranes == "all" or membrane in membranes
+
+    def has_kinetics(self, kinetics):
+        """True if the chip's synaptic inputs can have this kinetics."""
+        available = self.neurons.get("kinetics", "all")
+        return available == "all" or kinetics in available
+
+    @property
+    def receptors_per_circuit(self):
+        """Synaptic inputs per neuron circuit (0 = unlimited)."""
+        return int(self.neurons.get("receptors_per_circuit", 0))
+
+    def parameter(self, key):
+        """How the chip realises circuit parameter `key` (a dict with optional dac,
+        mismatch, trim, noise, decay_bits, whole_steps), or None when exactly."""
+        return self.neurons.get("parameters", {}).get(key)
+
+    @property
+    def state_resolution(self):
+        """Fixed-point state variables: name -> {bits, range}."""
+        return self.neurons.get("state", {})
+
+    @property
+    def weight_bits(self):
+        """Bits of a weight (mantissa) code; 0 = floating point."""
+        return int(self.synapses.get("weight_bits", 0))
+
+    @property
+    def synapse_entry_bits(self):
+        """Bits of one synapse in an index-based synaptic memory: weight code, delay
+        code and target index (0 on a floating-point chip). The memory encodings of
+        each projection refine this."""
+        synapses = self.synapses
+        if not self.weight_bits:
+            return 0
+        return self.weight_bits + int(synapses.get("delay_bits", 0)) + \
+            int(synapses.get("index_bits", 0))
+
+    def max_weight(self, kind):
+        """Largest weight magnitude of one synapse (`kind`: current nA, conductance
+        µS, voltage mV); inf when the chip sets no limit."""
+        return float(self.synapses.get("max_weight", {}).get(kind, float("inf")))
 
     @property
     def hash(self):

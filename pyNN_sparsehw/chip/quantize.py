@@ -161,3 +161,32 @@ def quantize_parameter(values, low, high, bits):
     codes = np.clip(np.floor((values - low) / step + 0.5), 0, top).astype(np.int64)
     realised = low + codes * step
     return Quantized(codes, realised, float(step), _loss(values, realised, clipped))
+
+
+def quantize_time_constant(tau, dt, decay_bits):
+    """A time constant (ms) -> the `decay_bits`-bit decay factor a digital neuron
+    applies each time step (Loihi's form: x <- x * (1 - code / 2**decay_bits)).
+
+    The realised time constant is the one that decays by exactly that factor per step
+    of `dt` ms: tau' = -dt / ln(1 - code / 2**decay_bits). Codes are kept within
+    1 .. 2**decay_bits - 1, so time constants too long (code 0: no decay) or too short
+    (below about dt / ln(2**decay_bits)) count as clipped.
+    """
+    tau = np.asarray(tau, dtype=float)
+    full = 2.0 ** int(decay_bits)
+    with np.errstate(divide="ignore"):
+        exact = full * -np.expm1(-dt / tau)
+    codes = np.clip(np.floor(exact + 0.5), 1, full - 1)
+    clipped = (exact < 0.5) | (exact > full - 0.5)
+    realised = -dt / np.log1p(-codes / full)
+    return Quantized(codes.astype(np.int64), realised, 1.0 / full,
+                     _loss(tau, realised, clipped))
+
+
+def quantize_to_steps(values, dt):
+    """Durations (ms) -> whole time steps (nearest, at least 0), e.g. a refractory
+    period counted by a digital neuron."""
+    values = np.asarray(values, dtype=float)
+    steps = np.maximum(np.floor(values / dt + 0.5), 0).astype(np.int64)
+    return Quantized(steps, steps * dt, float(dt),
+                     _loss(values, steps * dt, np.zeros(values.shape, dtype=bool)))

@@ -107,6 +107,12 @@ class Engine:
             namespace={})
         self._assign(group, spec.parameters, membrane, spec.receptors)
         self._assign(group, spec.initial_values, membrane, spec.receptors)
+        for name, lsb in spec.state_lsb.items():
+            # fixed-point state: rounded to its resolution after each integration step
+            unit = unit_of(name, membrane, spec.receptors)
+            step = f"({float(np.asarray(lsb * unit))!r}*{_unit_name(unit)})"
+            group.run_regularly(f"{name} = floor({name}/{step} + 0.5)*{step}",
+                                when="after_groups", name=f"fixedpoint_{spec.key}_{name}*")
         if membrane.name == "hh":
             group.v_previous = group.v
             group.run_regularly("v_previous = v", when="before_groups")
@@ -185,9 +191,13 @@ class Engine:
         variable = kinetics.target.format(r=spec.receptor)
         unit = _unit_name(kinetics.weight_unit)
         effect = f"{variable}_post += {kinetics.factor!r}*w_eff"
+        if spec.gain is not None:
+            effect += "*gain"
         if variable == "v" and membrane.refractory is not None:
             effect += "*int(not_refractory_post)"
         model, on_pre, on_post, internal = _synapse_equations(spec.model, unit, effect)
+        if spec.gain is not None:
+            model += "\ngain : 1\n"
         syn = brian2.Synapses(pre, post, model=model, on_pre=on_pre, on_post=on_post,
                               clock=self.clock, method="exact",
                               name=f"synapses_{spec.key}*", namespace={})
@@ -200,7 +210,8 @@ class Engine:
                     j=np.asarray(spec.post_index, dtype=np.int32))
         self.synapses[spec.key] = syn
         self.synapse_specs[spec.key] = spec
-        self.set_synapse_values(spec.key, spec.weights, spec.delays, spec.parameters)
+        self.set_synapse_values(spec.key, spec.weights, spec.delays, spec.parameters,
+                                spec.gain)
         for name, value in internal.items():
             setattr(syn, name, value)
         for name, value in spec.initial_values.items():
@@ -217,13 +228,17 @@ class Engine:
                              f"have (it has {', '.join(receptors)})")
         return KINETICS[receptors[spec.receptor]]
 
-    def set_synapse_values(self, key, weights=None, delays=None, parameters=None):
-        """Update weights (weight unit), delays (ms) or plasticity parameters."""
+    def set_synapse_values(self, key, weights=None, delays=None, parameters=None, gain=None):
+        """Update weights (weight unit), delays (ms), plasticity parameters or gains."""
         syn = self.synapses[key]
         spec = self.synapse_specs[key]
         weight_unit = self._receptor_kinetics(spec).weight_unit
         if weights is not None:
             syn.w_syn = np.asarray(weights, dtype=float) * weight_unit
+        if gain is not None:
+            if spec.gain is None:
+                raise ValueError(f"synapses '{spec.label}' were built without gains")
+            syn.gain = np.asarray(gain, dtype=float)
         if delays is not None:
             delays = np.asarray(delays, dtype=float)
             # the soma sees the event `delay` after it was emitted (module docstring); a

@@ -20,6 +20,8 @@ class NeuronGroupSpec:
     variable names (see :mod:`.circuits`) to per-neuron arrays. For Poisson
     sources, `parameters` holds ``rate`` (Hz), ``start`` and ``stop`` (ms).
     For spike arrays, `spike_times` is a list of per-neuron arrays in ms.
+    `state_lsb` maps state variables held in fixed point to their resolution (same
+    unit as the variable): they are rounded to it after every integration step.
     """
     key: int
     label: str
@@ -30,6 +32,7 @@ class NeuronGroupSpec:
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
     spike_times: list = field(default_factory=list)
+    state_lsb: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -38,7 +41,9 @@ class SynapseGroupSpec:
 
     `model` is ``"static"``, ``"tsodyks_markram"`` or ``"stdp"``; `receptor` names a
     receptor of the postsynaptic group. `weights` are in the receptor kinetics'
-    weight unit; `delays` in ms, already multiples of dt.
+    weight unit; `delays` in ms, already multiples of dt. `gain` (per synapse, or
+    None for 1) multiplies the weight at each event: the analog gain of the synapse
+    circuit and of the neuron's input, which plasticity does not change.
     `parameters` holds per-synapse arrays (or scalars) of the plasticity model;
     for ``stdp`` the string entry ``weight_dependence`` names the rule
     (additive, multiplicative, additive_multiplicative, gutig).
@@ -53,6 +58,7 @@ class SynapseGroupSpec:
     post_index: np.ndarray
     weights: np.ndarray
     delays: np.ndarray
+    gain: object = None
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
 
