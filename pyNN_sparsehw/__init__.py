@@ -47,7 +47,7 @@ _IGNORED_SETUP_KEYWORDS = {"threads", "spike_precision", "verbosity", "use_cvode
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
-          chip_seed=simulator.DEFAULT_CHIP_SEED, trial_noise=True,
+          chip_seed=None, trial_noise=True,
           rng_seed=simulator.DEFAULT_SEED, codegen="numpy", **extra_params):
     """Start a new simulation; any existing network is destroyed.
 
@@ -65,7 +65,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
         "analog". Use "ideal" to reproduce NEST / Brian2.
     chip_seed : int
         Which instance of the chip: fixes the frozen mismatch of every circuit, so the
-        same seed gives the same chip in every script, process and run.
+        same seed gives the same chip in every script, process and run. Default: the
+        environment variable ``PYNN_SPARSEHW_CHIP_SEED`` if set, else 0.
     trial_noise : bool
         Whether parameters with a ``noise`` entry in the chip model get fresh
         trial-to-trial deviations at every run after setup()/reset() (drawn from
@@ -88,6 +89,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
     if chip is None:
         chip = os.environ.get("PYNN_SPARSEHW_CHIP") or simulator.DEFAULT_CHIP
     state.chip = load_chip(chip)
+    if chip_seed is None:
+        chip_seed = os.environ.get("PYNN_SPARSEHW_CHIP_SEED") or simulator.DEFAULT_CHIP_SEED
     state.chip_seed = int(chip_seed)
     state.trial_noise = bool(trial_noise)
     state.rng_seed = int(rng_seed)

@@ -51,6 +51,7 @@ def without_mismatch(name):
 # ------------------------------------------------------------------ chip models
 def test_analog_is_the_default_chip_and_the_environment_can_change_it(monkeypatch):
     monkeypatch.delenv("PYNN_SPARSEHW_CHIP", raising=False)
+    monkeypatch.delenv("PYNN_SPARSEHW_CHIP_SEED", raising=False)
     sim.setup()
     assert simulator.state.chip.name == "analog"
     monkeypatch.setenv("PYNN_SPARSEHW_CHIP", "digital")
@@ -58,6 +59,11 @@ def test_analog_is_the_default_chip_and_the_environment_can_change_it(monkeypatc
     assert simulator.state.chip.name == "digital"
     sim.setup(chip="ideal")          # an explicit chip wins
     assert simulator.state.chip.name == "ideal"
+    monkeypatch.setenv("PYNN_SPARSEHW_CHIP_SEED", "12")
+    sim.setup(chip="analog")
+    assert simulator.state.chip_seed == 12
+    sim.setup(chip="analog", chip_seed=3)
+    assert simulator.state.chip_seed == 3
 
 
 def test_chip_can_be_a_name_a_path_or_an_object(tmp_path):
