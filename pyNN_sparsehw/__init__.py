@@ -150,9 +150,12 @@ class NativeRNG(NumpyRNG):
     Twister, so a NativeRNG behaves exactly as a NumpyRNG with the same seed."""
 
 
-def hardware_report():
-    """What the network costs on the chip: see :class:`HardwareReport`."""
-    return HardwareReport.from_state(simulator.state)
+def hardware_report(inferences=None):
+    """What the network costs on the chip: see :class:`HardwareReport`.
+
+    `inferences`: how many inferences (trials) the simulated time held, to also give
+    the energy per inference."""
+    return HardwareReport.from_state(simulator.state, inferences)
 
 
 def list_standard_models():

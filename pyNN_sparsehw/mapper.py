@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .chip import quantize
+from .chip.memory import choose as choose_encoding, split_blocks
 from .chip.mismatch import frozen_deviation, trial_noise
 from .chip.placement import ChipResourceError, Mesh, Placer
 from .chip.realise import is_relative, realise
@@ -70,7 +71,9 @@ class MappedProjection:
     group with the largest exponent);
     `delays`: the delay record; `gain`: effective gain of each synapse (synapse
     circuit mismatch times the target neuron's input gain), None when exactly 1;
-    `hops`: routing hops of each synapse.
+    `hops`: routing hops of each synapse; `route_hops`: per presynaptic neuron, the
+    hops to reach each distinct core it targets; `memory`: the synaptic memory
+    (:class:`~.chip.memory.ProjectionMemory`), None on chips without a memory model.
     """
     index: int
     label: str
@@ -81,6 +84,8 @@ class MappedProjection:
     delays: object
     synapse_gain: object
     hops: np.ndarray
+    route_hops: np.ndarray
+    memory: object
 
     @property
     def wiring_cost(self):
@@ -121,8 +126,15 @@ class Mapper:
         self.noise_seed = noise_seed
         self.topology = topology = chip.topology
         self.mesh = Mesh(topology.core_grid, topology.chip_grid)
+        memory = chip.memory or {}
+        # placement reserves index-based entries per synapse, up to a fill fraction that
+        # leaves room for the encodings' headers and pointers
         self.placer = Placer(self.mesh, topology.neurons_per_core, topology.n_cores,
-                             topology.synaptic_memory_bits, chip.name)
+                             topology.synaptic_memory_bits * memory.get("placement_fill", 1.0),
+                             chip.name)
+        self.memory_capacity = float(topology.synaptic_memory_bits or np.inf)
+        self.memory_used = np.zeros(self.placer.n_cores)
+        self.energy_profile = chip.energy_profile
         self.populations = {}
         self.projections = {}
         self.fan_in = {}
@@ -160,8 +172,9 @@ class Mapper:
     def remap_projection(self, projection, description):
         """Quantize a mapped projection's (changed) weights and delays again."""
         previous = self.projections[projection.index]
+        self._free_memory(previous)
         mapped = self._realise_synapses(projection, description, previous.synapse_gain,
-                                        previous.hops)
+                                        previous.hops, previous.route_hops)
         self.projections[projection.index] = mapped
         return mapped.spec
 
@@ -287,7 +300,43 @@ class Mapper:
         self.fan_in[projection.post] = fan_in
         np.add.at(self.synapses_per_core, post_cores, 1)
         hops = self.mesh.hops(pre_cores, post_cores)
-        return self._realise_synapses(projection, description, synapse_gain, hops)
+        return self._realise_synapses(projection, description, synapse_gain, hops,
+                                      self._route_hops(projection, description, post_cores))
+
+    def _route_hops(self, projection, description, post_cores):
+        """Per presynaptic neuron: the sum of hops to each distinct core it targets."""
+        n_pre = description.populations[projection.pre].size
+        pairs = np.unique(projection.pre_index * self.placer.n_cores + post_cores)
+        pre, core = np.divmod(pairs, self.placer.n_cores)
+        source = self.placer.core[projection.pre][pre]
+        return np.bincount(pre, weights=self.mesh.hops(source, core), minlength=n_pre)
+
+    def _memory(self, projection, description, quantized, delays, plastic):
+        """Blocks per core and their encoding (None on chips without a memory model)."""
+        memory = self.chip.memory
+        if memory is None or quantized is None:
+            return None
+        post = self.populations[projection.post]
+        synapses = self.chip.synapses
+        blocks = split_blocks(
+            projection.pre_index, projection.post_index, post.cores[projection.post_index],
+            post.circuits[projection.post_index], description.populations[projection.pre].size,
+            quantized.codes, delays.codes - 1, self.chip.weight_bits,
+            int(synapses.get("delay_bits", 0)))
+        chosen = choose_encoding(
+            blocks, projection.label, memory["encodings"], memory["objective"],
+            self.energy_profile, float(memory["expected_rate_hz"]), plastic,
+            self.memory_capacity - self.memory_used, int(memory["word_bits"]),
+            self.memory_capacity, forced=projection.hardware.get("encoding"),
+            chip_name=self.chip.name)
+        for core, bits in chosen.bits_per_core().items():
+            self.memory_used[core] += bits
+        return chosen
+
+    def _free_memory(self, mapped):
+        if mapped.memory is not None:
+            for core, bits in mapped.memory.bits_per_core().items():
+                self.memory_used[core] -= bits
 
     def _check_fan_in(self, projection, post):
         """Synapses onto each neuron after adding `projection`, within the limit."""
@@ -320,7 +369,7 @@ class Mapper:
                 f"{self.chip.name} chip has {limit} input axons. Use sparser connectivity "
                 f"or smaller presynaptic populations.")
 
-    def _realise_synapses(self, projection, description, synapse_gain, hops):
+    def _realise_synapses(self, projection, description, synapse_gain, hops, route_hops):
         post = self.populations[projection.post]
         receptor = engine_receptor(description.populations[projection.post],
                                    projection.receptor_type)
@@ -362,8 +411,11 @@ class Mapper:
             delays=delays.values, gain=gain,
             parameters=synapse_parameters(projection),
             initial_values=self._synapse_initial_values(projection))
+        memory = self._memory(projection, description, quantized, delays,
+                              plastic=projection.synapse_model == "stdp")
         return MappedProjection(projection.index, projection.label, spec, weight_kind,
-                                quantized, step, delays, synapse_gain, hops)
+                                quantized, step, delays, synapse_gain, hops, route_hops,
+                                memory)
 
     def _quantize_weights(self, projection, weights):
         """(:class:`Quantized` codes, largest step) of a projection's weights, or

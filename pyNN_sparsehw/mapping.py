@@ -13,6 +13,7 @@ otherwise the cell type is an error naming the type and the chip.
 import numpy as np
 
 from .chip import quantize
+from .chip.encodings import ENCODINGS
 from .engine.circuits import MEMBRANES
 
 #: PyNN cell type -> (membrane circuit, kinetics of its two receptors)
@@ -196,6 +197,8 @@ HARDWARE_OPTIONS = {
     "rounding": "'nearest' or 'stochastic'",
     "exponent_group": "'projection' or 'row': which weights share an exponent (chips with "
                       "weight exponents)",
+    "encoding": "synaptic memory encoding: one of " + ", ".join(ENCODINGS) +
+                " (default: the chip's choice)",
 }
 
 
@@ -213,6 +216,9 @@ def check_hardware_options(label, options):
     if options.get("rounding", "nearest") not in quantize.ROUNDING:
         raise ValueError(f"projection '{label}': hardware rounding must be one of "
                          f"{quantize.ROUNDING}, got {options['rounding']!r}")
+    if options.get("encoding", "dense") not in ENCODINGS:
+        raise ValueError(f"projection '{label}': hardware encoding must be one of "
+                         f"{', '.join(ENCODINGS)}, got {options['encoding']!r}")
     if options.get("exponent_group", "projection") not in ("projection", "row"):
         raise ValueError(f"projection '{label}': hardware exponent_group must be 'projection' "
                          f"or 'row', got {options['exponent_group']!r}")

@@ -10,7 +10,11 @@ the simulation, not estimated):
   representation error and the frozen mismatch of each parameter;
 - projections: synapses and events, weight quantization (code bits, step, clipped,
   rounded to zero, RMS relative error), delay rounding, gain mismatch, routing hops
-  and wiring cost.
+  and wiring cost, and the synaptic memory: the chosen encoding, its bits per core and
+  words per spike, and what every other encoding would cost;
+- energy (:mod:`.chip.energy`), from the counts of the simulation: by category, per
+  population and per projection, in joules, per second of simulated time, and per
+  inference when the caller says how many inferences the run held.
 
 Printed as tables (``str(report)``), or as a dict / JSON (``as_dict``, ``to_json``).
 """
@@ -18,6 +22,9 @@ Printed as tables (``str(report)``), or as a dict / JSON (``as_dict``, ``to_json
 import json
 
 import numpy as np
+
+from .chip import energy as energy_model
+from .chip.memory import memory_size
 
 UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV"}
 MAX_CORE_ROWS = 16
@@ -40,17 +47,21 @@ class HardwareReport:
     populations, projections : list of dict
     """
 
-    def __init__(self, chip, simulated_time_ms, cores, populations, projections):
+    def __init__(self, chip, simulated_time_ms, cores, populations, projections, energy=None):
         self.chip = chip
         self.simulated_time_ms = simulated_time_ms
         self.cores = cores
         self.populations = populations
         self.projections = projections
+        self.energy = energy
 
     # ----------------------------------------------------------------- build
     @classmethod
-    def from_state(cls, state):
-        """Build the report from the simulator state (mapping the network if needed)."""
+    def from_state(cls, state, inferences=None):
+        """Build the report from the simulator state (mapping the network if needed).
+
+        `inferences`: how many inferences (trials) the simulated time held; the energy
+        is then also given per inference."""
         mapper = state.mapping()
         engine = state.engine
         t = state.t
@@ -66,7 +77,12 @@ class HardwareReport:
         labels = {p.index: p.label for p in description.populations}
         projections = [_projection_entry(mapped, labels, events.get(i), state.chip.weight_bits)
                        for i, mapped in mapper.projections.items()]
-        return cls(chip, t, _cores_entry(mapper), populations, projections)
+        cores = _cores_entry(mapper)
+        energy = None
+        if engine is not None and mapper.energy_profile is not None:
+            energy = _energy_entry(mapper, engine, labels, t, state.dt, cores["used"],
+                                   inferences)
+        return cls(chip, t, cores, populations, projections, energy)
 
     # --------------------------------------------------------------- output
     def as_dict(self):
@@ -74,9 +90,11 @@ class HardwareReport:
                       synapses=sum(p["synapses"] for p in self.projections),
                       cores_used=self.cores["used"],
                       wiring_cost=sum(p["wiring_cost"] for p in self.projections))
+        totals["memory_bits"] = sum(p["memory"]["bits"] for p in self.projections
+                                    if p["memory"] is not None)
         return dict(chip=self.chip, simulated_time_ms=self.simulated_time_ms,
                     totals=totals, cores=self.cores, populations=self.populations,
-                    projections=self.projections)
+                    projections=self.projections, energy=self.energy)
 
     def to_json(self, path=None):
         text = json.dumps(self.as_dict(), indent=2, default=_json_default)
@@ -113,6 +131,16 @@ class HardwareReport:
               _percent(p["weights"]["rms_relative_error"]), _percent(p["gain_sigma"]),
               _span(p["delays"]["min_steps"], p["delays"]["max_steps"]), p["wiring_cost"]]
              for p in self.projections]))
+        memory_rows = [[p["label"], p["memory"]["encoding"], _kib(p["memory"]["bits"]),
+                        f"{p['memory']['words_per_spike']:.1f}"] +
+                       [_kib(p["memory"]["alternatives"].get(name)) for name in ENCODING_COLUMNS]
+                       for p in self.projections if p["memory"] is not None]
+        if memory_rows:
+            lines.append("Synaptic memory (chosen encoding; what each encoding would take)\n" +
+                         _table(["projection", "encoding", "size", "words/spike"] +
+                                list(ENCODING_COLUMNS), memory_rows))
+        if self.energy is not None:
+            lines.append(self._energy_text())
         totals = self.as_dict()["totals"]
         lines.append(f"total: {totals['neurons']} neurons, {totals['synapses']} synapses on "
                      f"{totals['cores_used']} core(s); wiring cost {totals['wiring_cost']} "
@@ -120,6 +148,22 @@ class HardwareReport:
         return "\n\n".join(lines)
 
     __repr__ = __str__
+
+    def _energy_text(self):
+        energy = self.energy
+        head = (f"Energy: {_joules(energy['total_j'])} in {self.simulated_time_ms:g} ms "
+                f"({_watts(energy['per_second_w'])} per simulated second")
+        if energy.get("per_inference_j") is not None:
+            head += f"; {_joules(energy['per_inference_j'])} per inference"
+        rows = [[name, _joules(value), f"{100 * value / energy['total_j']:.1f} %"
+                 if energy["total_j"] > 0 else "-"]
+                for name, value in energy["by_category"].items()]
+        parts = [head + ")", _table(["category", "energy", "share"], rows)]
+        parts.append(_table(["population", "energy"], [[k, _joules(v)] for k, v in
+                                                       energy["populations"].items()]))
+        parts.append(_table(["projection", "energy"], [[k, _joules(v)] for k, v in
+                                                       energy["projections"].items()]))
+        return "\n".join(parts[:2]) + "\n\n" + parts[2] + "\n\n" + parts[3]
 
     def _cores_text(self):
         cores = self.cores
@@ -147,7 +191,7 @@ def _cores_entry(mapper):
     axons = np.bincount(mapper._axons >> 40, minlength=placer.n_cores) \
         if mapper._axons.size else np.zeros(placer.n_cores, dtype=np.int64)
     x, y = mapper.mesh.coordinates(used)
-    memory = placer.memory_used
+    memory = mapper.memory_used
     per_core = [dict(core=int(c), chip=int(c // topology.cores_per_chip), x=int(cx), y=int(cy),
                      neurons=int(neurons[c]), synapses=int(mapper.synapses_per_core[c]),
                      memory_bits=int(memory[c]), input_axons=int(axons[c]))
@@ -199,9 +243,21 @@ def _projection_entry(mapped, labels, events, weight_bits):
     steps = delays.codes
     gain_sigma = float(np.std(mapped.synapse_gain - 1.0)) \
         if mapped.synapse_gain is not None and mapped.synapse_gain.size else None
+    memory = None
+    if mapped.memory is not None:
+        stored = mapped.memory
+        memory = dict(encoding=stored.encoding, bits=stored.size_bits,
+                      bits_per_core={str(k): v for k, v in stored.bits_per_core().items()},
+                      words_per_spike=stored.words_per_spike(),
+                      alternatives={name: (cost or {}).get("bits")
+                                    for name, cost in stored.alternatives.items()},
+                      alternatives_energy_per_s={
+                          name: (cost or {}).get("energy_per_s")
+                          for name, cost in stored.alternatives.items()},
+                      unavailable=dict(stored.unavailable))
     return dict(label=mapped.label, pre=labels[spec.pre], post=labels[spec.post],
                 receptor=spec.receptor, synapses=int(spec.pre_index.size),
-                synaptic_events=events, weights=weights,
+                synaptic_events=events, weights=weights, memory=memory,
                 delays=dict(min_steps=int(steps.min()) if steps.size else None,
                             max_steps=int(steps.max()) if steps.size else None,
                             rms_relative_error=delays.loss.rms_relative_error),
@@ -209,7 +265,68 @@ def _projection_entry(mapped, labels, events, weight_bits):
                 mean_hops=float(mapped.hops.mean()) if mapped.hops.size else 0.0)
 
 
+def _energy_entry(mapper, engine, labels, t_ms, dt, cores_used, inferences):
+    """Energy by category, population and projection from the engine's counts."""
+    profile = mapper.energy_profile
+    spikes = {key: np.asarray(engine.spike_counts(key), dtype=float)
+              for key in engine.spike_counters}
+    events = engine.synaptic_event_counts()
+    steps = int(round(t_ms / dt))
+    by_category = dict.fromkeys(energy_model.CATEGORIES, 0.0)
+    populations, projections = {}, {}
+    for index, mapped in mapper.populations.items():
+        updates = profile.neuron_update * mapped.spec.size * steps \
+            if mapped.spec.kind == "neuron" else 0.0
+        by_category["neuron_updates"] += updates
+        populations[labels[index]] = updates
+    for index, mapped in mapper.projections.items():
+        spec = mapped.spec
+        plastic = spec.model == "stdp"
+        synaptic = profile.synaptic_event * events.get(index, 0)
+        reads = writes = 0.0
+        if mapped.memory is not None:
+            for block, encoded in mapped.memory.blocks:
+                pre_spikes = spikes[spec.pre]
+                post_spikes = spikes[spec.post][block.targets] if plastic else None
+                r, w = energy_model.memory_energy(
+                    profile, encoded, memory_size(encoded, mapper.memory_capacity),
+                    pre_spikes, post_spikes, block.table.pre,
+                    block.table.post if plastic else None)
+                reads += r
+                writes += w
+        routing = energy_model.routing_energy(profile, mapped.route_hops, spikes[spec.pre])
+        by_category["synaptic_events"] += synaptic
+        by_category["memory_reads"] += reads
+        by_category["memory_writes"] += writes
+        by_category["routing"] += routing
+        projections[mapped.label] = synaptic + reads + writes + routing
+    by_category["static"] = energy_model.static_energy(profile, cores_used, t_ms)
+    total = sum(by_category.values())
+    return dict(total_j=total, per_second_w=total / (t_ms / 1000.0) if t_ms > 0 else None,
+                per_inference_j=total / inferences if inferences else None,
+                inferences=inferences, by_category=by_category, populations=populations,
+                projections=projections)
+
+
 # ------------------------------------------------------------------ formatting
+ENCODING_COLUMNS = ("dense", "csr", "csc", "bitmap", "delta", "functional")
+
+
+def _kib(bits):
+    return "-" if bits is None else f"{bits / 8192:.1f} KiB"
+
+
+def _joules(value):
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} J"
+
+
+def _watts(value):
+    return "-" if value is None else _joules(value).replace("J", "W")
+
+
 def _fmt(value):
     if value is None:
         return "-"

@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 
+from .energy import EnergyProfile
+from .encodings import ENCODINGS
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python < 3.11
@@ -30,6 +33,7 @@ TOPOLOGY_KEYS = ("neurons_per_core", "cores_per_chip", "core_grid", "max_chips",
                  "fan_in", "input_axons", "synaptic_memory_bits")
 PARAMETER_KEYS = {"dac", "mismatch", "trim", "noise", "decay_bits", "whole_steps"}
 WEIGHT_KINDS = ("current", "conductance", "voltage")
+MEMORY_KEYS = ("word_bits", "encodings", "objective", "expected_rate_hz", "placement_fill")
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,22 @@ class ChipModel:
                 raise ChipModelError(
                     f"chip model {self.source}: neurons.parameters.{name}.dac needs bits >= 1 "
                     f"and range [low, high] with high > low, got {dac}")
+        memory = self.config.get("memory")
+        if memory is not None:
+            missing = [key for key in MEMORY_KEYS if key not in memory]
+            unknown = [name for name in memory.get("encodings", []) if name not in ENCODINGS]
+            if missing or unknown or memory.get("objective") not in ("energy", "memory"):
+                raise ChipModelError(
+                    f"chip model {self.source}: [memory] needs {', '.join(MEMORY_KEYS)} with "
+                    f"encodings among {', '.join(ENCODINGS)} and objective 'energy' or "
+                    f"'memory'; missing {missing or '-'}, unknown encodings {unknown or '-'}")
+        if "energy" in self.config:
+            profile = self.energy_profile
+            if memory is not None:
+                lacking = [n for n in memory["encodings"] if n not in profile.word_read]
+                if lacking:
+                    raise ChipModelError(f"chip model {self.source}: [energy] word_read lacks "
+                                         f"{', '.join(lacking)}")
         bits = self.synapses.get("weight_bits", 0)
         if int(bits) != bits or bits < 0:
             raise ChipModelError(
@@ -194,6 +214,18 @@ class ChipModel:
             return 0
         return self.weight_bits + int(synapses.get("delay_bits", 0)) + \
             int(synapses.get("index_bits", 0))
+
+    @property
+    def memory(self):
+        """The ``[memory]`` table (word_bits, encodings, objective, expected_rate_hz,
+        placement_fill), or None when the chip has no synaptic-memory model."""
+        return self.config.get("memory")
+
+    @property
+    def energy_profile(self):
+        """The chip's :class:`~.energy.EnergyProfile`, or None without ``[energy]``."""
+        table = self.config.get("energy")
+        return None if table is None else EnergyProfile.from_config(table, self.source)
 
     def max_weight(self, kind):
         """Largest weight magnitude of one synapse (`kind`: current nA, conductance
