@@ -409,3 +409,10 @@ def test_vogels_abbott_on_the_digital_chip_stays_within_20_percent_of_ideal(va):
     assert all(p["weights"]["bits"] == 8 and p["weights"]["clipped"] == 0
                for p in report["projections"])
     assert report["totals"]["wiring_cost"] > 0
+    # issue 4: every projection has an encoding; energy from the run's counts
+    assert all(p["memory"]["encoding"] in p["memory"]["alternatives"]
+               for p in report["projections"])
+    assert sum(c["memory_bits"] for c in cores) == report["totals"]["memory_bits"]
+    energy = report["energy"]
+    assert energy["total_j"] == pytest.approx(sum(energy["by_category"].values()))
+    assert energy["by_category"]["synaptic_events"] > 0 and energy["by_category"]["routing"] > 0
