@@ -165,3 +165,22 @@ def test_native_rng_is_numpy_with_the_same_seed(sim):
     native = sim.RandomDistribution("uniform", (0, 1), rng=sim.NativeRNG(seed=5)).next(5)
     numpy_rng = sim.RandomDistribution("uniform", (0, 1), rng=sim.NumpyRNG(seed=5)).next(5)
     assert_array_equal(native, numpy_rng)
+
+
+def test_spike_times_changed_by_a_callback_during_the_run_are_emitted(sim):
+    """PyNN's update_spike_source_array example: a callback gives a SpikeSourceArray
+    new spikes in the middle of a run; they must be emitted."""
+    source = sim.Population(2, sim.SpikeSourceArray(spike_times=[]))
+    source.record("spikes")
+
+    def give_spikes(t):
+        if t < 10.0:
+            return 10.0
+        source[0:1].set(spike_times=[t + 5.0, t + 15.0])
+        source[1:2].set(spike_times=[t + 20.0])
+        return 1e9
+
+    sim.run(50.0, callbacks=[give_spikes])
+    trains = source.get_data().segments[0].spiketrains
+    assert [list(np.asarray(st)) for st in trains] == [[15.0, 25.0], [30.0]]
+    assert sim.get_current_time() == pytest.approx(50.0)

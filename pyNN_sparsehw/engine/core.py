@@ -68,6 +68,8 @@ class Engine:
         self.injections = []
         self._injection_op = None
         self._started = False
+        self._running = False
+        self._pending_spikes = {}
 
     # ------------------------------------------------------------------ build
     def add_neuron_group(self, spec):
@@ -175,11 +177,18 @@ class Engine:
                                           name=f"spikearray_{spec.key}*")
 
     def set_spike_times(self, key, spike_times):
-        """Replace the spike times of a spike-array group (future spikes only)."""
-        group = self.groups[key]
-        now = int(round(float(self.clock.t / ms) / self.dt))
-        indices, times = self._spike_array_events(spike_times, first_step=now)
-        group.set_spikes(indices, times)
+        """Replace the spike times of a spike-array group (future spikes only).
+
+        Brian2 takes a spike generator's new spikes when a run starts. Called during a
+        run (by a callback), the change is kept, the run stops after this time step
+        and resumes with the new spikes (see :meth:`run`)."""
+        indices, times = self._spike_array_events(spike_times,
+                                                  first_step=self._step() + int(self._running))
+        if self._running:
+            self._pending_spikes[key] = (indices, times)
+            self.network.stop()
+        else:
+            self.groups[key].set_spikes(indices, times)
 
     def add_synapse_group(self, spec):
         """Create the Brian2 Synapses for a :class:`SynapseGroupSpec`."""
@@ -384,11 +393,24 @@ class Engine:
             operation = brian2.NetworkOperation(call_due, when="start", clock=self.clock,
                                                 name="callbacks*")
             self.network.add(operation)
+        end = self._step() + n_steps
+        self._running = True
         try:
-            self.network.run(n_steps * self.dt * ms, namespace={})
+            while self._step() < end:
+                self.network.run((end - self._step()) * self.dt * ms, namespace={})
+                if not self._pending_spikes:
+                    break
+                for key, (indices, times) in self._pending_spikes.items():
+                    self.groups[key].set_spikes(indices, times)
+                self._pending_spikes = {}
         finally:
+            self._running = False
             if operation is not None:
                 self.network.remove(operation)
+
+    def _step(self):
+        """The current time step (whole steps since the start)."""
+        return int(round(float(self.clock.t / ms) / self.dt))
 
     def synaptic_event_counts(self):
         """Synaptic events delivered so far per synapse block (presynaptic spikes x fan-out)."""
