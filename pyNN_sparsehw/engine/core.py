@@ -17,9 +17,10 @@ import logging
 
 import numpy as np
 import brian2
-from brian2 import ms
+from brian2 import ms, second
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
+from ..progress import SimulationProgress
 from .circuits import MEMBRANES, KINETICS, integration_method, receptor_equations, unit_of
 
 logger = logging.getLogger("pyNN_sparsehw")
@@ -384,9 +385,13 @@ class Engine:
             operation = brian2.NetworkOperation(call_due, when="start", clock=self.clock,
                                                 name="callbacks*")
             self.network.add(operation)
+        progress = SimulationProgress(n_steps * self.dt)
+        report = dict(report=progress, report_period=progress.period_s * second) \
+            if progress.wanted else {}
         try:
-            self.network.run(n_steps * self.dt * ms, namespace={})
+            self.network.run(n_steps * self.dt * ms, namespace={}, **report)
         finally:
+            progress.close()
             if operation is not None:
                 self.network.remove(operation)
 
