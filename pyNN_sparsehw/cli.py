@@ -189,7 +189,8 @@ def command_compare(argv):
 
 def command_chips(argv):
     """``sparsehw chips`` / ``sparsehw chips show NAME``."""
-    from .chip import ChipModelError, load_chip
+    from .chip import load_chip
+    from .chip.model import ChipModelError
     from .chipinfo import chip_text, chips_table
     parser = argparse.ArgumentParser(prog="sparsehw chips",
                                      description="List the chip models, or show one.")

@@ -44,7 +44,7 @@ import numpy as np
 
 from . import plots
 from .scripts import (CHIP_ENV, CHIP_SEED_ENV, load_spikes, recorded_spikes, run_script,
-                      save_spikes)
+                      save_spikes, script_arguments)
 from .spiketrains import (isi_cv, mean_rate_hz, rate_correlation, spike_agreement,
                           spike_counts, van_rossum_distances)
 
@@ -261,7 +261,10 @@ def run_simulator(simulator, script, args, folder, chip=None, chip_seed=None, ti
     ``folder``. Returns a :class:`SimulatorRun`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, MPLBACKEND="Agg")
+    # the interpreter's own bin/ first, as in an activated virtual environment: tools
+    # installed with the simulators (NEURON's nrnivmodl) are found
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = dict(os.environ, MPLBACKEND="Agg", PATH=path)
     for key, value in ((CHIP_ENV, chip), (CHIP_SEED_ENV, chip_seed)):
         if value is not None:
             env[key] = str(value)
@@ -450,7 +453,8 @@ def write_outputs(result, runs, out):
     order = [CANDIDATE] + [name for name in runs if name != CANDIDATE]
     columns = {(f"{name} (chip {chip})" if name == CANDIDATE and chip else name):
                runs[name].spikes for name in order if runs[name].status == "ok"}
-    title = f"{Path(result['script']).name} {' '.join(result['arguments'])}".strip()
+    arguments = script_arguments(result["arguments"], "<simulator>")
+    title = f"{Path(result['script']).name} {' '.join(arguments)}".strip()
     for key, make in (("rasters", plots.rasters), ("rates", plots.rate_histograms)):
         figure = make(columns, title=title)
         if figure is not None:

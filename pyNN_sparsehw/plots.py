@@ -32,13 +32,14 @@ def save_png(figure, path):
     return path
 
 
-def energy_scale(joules):
-    """(factor, unit) that shows `joules` with 1 to 3 digits before the point."""
-    magnitude = np.max(np.abs(joules)) if np.size(joules) else 0.0
-    for factor, unit in ((1.0, "J"), (1e3, "mJ"), (1e6, "µJ"), (1e9, "nJ"), (1e12, "pJ")):
+def si_scale(values, unit="J"):
+    """(factor, unit with SI prefix) that shows `values` with 1 to 3 digits before
+    the point, e.g. (1e6, "µJ") for 4e-6 J."""
+    magnitude = np.max(np.abs(values)) if np.size(values) else 0.0
+    for factor, prefix in ((1.0, ""), (1e3, "m"), (1e6, "µ"), (1e9, "n"), (1e12, "p")):
         if magnitude * factor >= 1.0:
-            return factor, unit
-    return 1e15, "fJ"
+            return factor, prefix + unit
+    return 1e15, "f" + unit
 
 
 # --------------------------------------------------------------- hardware report
@@ -89,11 +90,20 @@ def mesh_heatmap(report):
         if grid.size <= ANNOTATE_CELLS:
             for (row, col), value in np.ndenumerate(grid):
                 if np.isfinite(value):
-                    ax.text(col, row, f"{value:.3g}", ha="center", va="center", fontsize=7,
+                    ax.text(col, row, _short(value), ha="center", va="center", fontsize=7,
                             color="white" if limit and value > 0.6 * limit else "black")
     figure.suptitle(f"Resources per core on the mesh: {len(per_core)} core(s) used "
                     f"of {report['cores'].get('available', '?')}", fontsize=10)
     return figure
+
+
+def _short(value):
+    """A number in at most about five characters: 1024, 25k, 0.68."""
+    if value >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.3g}"
 
 
 def _colormap():
@@ -110,8 +120,8 @@ def _limit_text(limit):
 
 
 def memory_by_encoding(report):
-    """Synaptic memory (KiB, log scale) of each projection under each encoding the
-    mapper considered; the chosen encoding is drawn dark and labelled. None when no
+    """Synaptic memory (KiB) of each projection under each encoding the mapper
+    considered; the chosen encoding is drawn outlined and labelled. None when no
     projection of the report has a ``memory`` entry."""
     projections = [p for p in report.get("projections", []) if p.get("memory")]
     if not projections:
@@ -132,15 +142,19 @@ def memory_by_encoding(report):
             if name not in bits:
                 continue
             chosen = name == memory["encoding"]
-            ax.barh(row + (k - (len(encodings) - 1) / 2) * height, max(bits[name], 1) / 8192.0,
-                    height=height * 0.9, color=colours[name], alpha=1.0 if chosen else 0.45,
-                    edgecolor="black" if chosen else "none", linewidth=1.2)
+            position = row + (k - (len(encodings) - 1) / 2) * height
+            kib = bits[name] / 8192.0
+            ax.barh(position, kib, height=height * 0.9, color=colours[name],
+                    alpha=1.0 if chosen else 0.45, edgecolor="black" if chosen else "none",
+                    linewidth=1.2)
+            ax.text(kib, position, f" {kib:.3g}", va="center", fontsize=7,
+                    fontweight="bold" if chosen else "normal")
     ax.set_yticks(range(len(projections)))
     ax.set_yticklabels([f"{p['label']}\n(chosen: {p['memory']['encoding']})"
                         for p in projections], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("synaptic memory (KiB, log scale)")
+    ax.margins(x=0.12)
+    ax.set_xlabel("synaptic memory (KiB)")
     handles = [_patch(colours[name], name) for name in encodings]
     ax.legend(handles=handles, fontsize=8, loc="best")
     ax.set_title("Memory per projection by encoding (outlined: the encoding used)", fontsize=10)
@@ -160,7 +174,7 @@ def energy_breakdown(report):
     if not groups:
         return None
     everything = np.concatenate([np.fromiter(v.values(), dtype=float) for _, v in groups])
-    factor, unit = energy_scale(everything)
+    factor, unit = si_scale(everything)
     figure = Figure(layout="constrained", figsize=(4 * len(groups), 3.6))
     axes = np.atleast_1d(figure.subplots(1, len(groups)))
     for k, (ax, (title, values)) in enumerate(zip(axes, groups)):
@@ -176,10 +190,11 @@ def energy_breakdown(report):
     power = energy.get("per_second_w")
     summary = []
     if total is not None:
-        total_factor, total_unit = energy_scale([total])
+        total_factor, total_unit = si_scale([total])
         summary.append(f"total {total * total_factor:.3g} {total_unit}")
     if power is not None:
-        summary.append(f"{power:.3g} W")
+        power_factor, power_unit = si_scale([power], "W")
+        summary.append(f"{power * power_factor:.3g} {power_unit}")
     figure.suptitle("Energy" + (": " + ", ".join(summary) if summary else ""), fontsize=10)
     return figure
 

@@ -100,8 +100,8 @@ def _summary(report):
             ("wiring cost", f"{_num(totals.get('wiring_cost'))} synapse-hops")]
     energy = report.get("energy")
     if energy:
-        rows.append(("energy", f"{_joules(energy.get('total_j'))}, "
-                               f"{_num(energy.get('per_second_w'))} W"))
+        rows.append(("energy", f"{_si(energy.get('total_j'), 'J')} "
+                               f"({_si(energy.get('per_second_w'), 'W')})"))
     return _table(None, rows)
 
 
@@ -169,7 +169,7 @@ def _energy(report):
                        ("projection", "projections")):
         values = energy.get(key) or {}
         if values:
-            rows = [(name, _joules(value), f"{100 * value / total:.1f} %" if total else "-")
+            rows = [(name, _si(value), f"{100 * value / total:.1f} %" if total else "-")
                     for name, value in sorted(values.items(), key=lambda item: -item[1])]
             parts.append(_table([title, "energy", "share of total"], rows))
     return "\n".join(parts)
@@ -284,10 +284,10 @@ def _sigma(value, relative):
     return f"{100 * value:.1f} %" if relative else f"{value:.3g} (abs.)"
 
 
-def _joules(value):
+def _si(value, unit="J"):
     if value is None:
         return "-"
-    factor, unit = plots.energy_scale([value])
+    factor, unit = plots.si_scale([value], unit)
     return f"{value * factor:.4g} {unit}"
 
 

@@ -310,7 +310,7 @@ def pynn_examples(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("example", ["specific_network.py", "simpleRandomNetwork.py"])
+@pytest.mark.parametrize("example", ["specific_network.py"])
 def test_compare_pynn_example_ideal_passes(pynn_examples, example, tmp_path, monkeypatch):
     """Deterministic networks of PyNN's examples (spike arrays in, recurrent or
     feed-forward): on the ideal chip the spike times agree with NEST's."""
