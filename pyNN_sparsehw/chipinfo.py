@@ -5,6 +5,7 @@ content is read (:class:`~pyNN_sparsehw.chip.ChipModel`); nothing is mapped.
 """
 
 from .chip import available_chips, load_chip
+from .texttable import table
 
 COLUMNS = ("chip", "kind", "neurons/core", "cores/chip", "chips", "weight bits", "fan-in",
            "memory/core", "mismatch")
@@ -166,13 +167,3 @@ def _value(value):
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-def table(rows, header=True):
-    """Left-aligned text columns; a rule under the first row if `header`."""
-    rows = [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    if header:
-        lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

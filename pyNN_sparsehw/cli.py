@@ -180,7 +180,7 @@ def command_compare(argv):
                      match_window_ms=options.match_window, timeout=options.timeout)
     print()
     print(summary_text(result))
-    print(f"\nresults: " + ", ".join(result["files"].values()))
+    print("\nresults: " + ", ".join(result["files"].values()))
     if not result["compared"]:
         print("sparsehw compare: nothing could be compared", file=sys.stderr)
         return 2

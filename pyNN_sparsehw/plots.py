@@ -10,13 +10,14 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 DPI = 100
 #: mesh heat maps print the value in every cell up to this many cells
 ANNOTATE_CELLS = 64
 #: bar charts of energy per population / projection show the largest this many
 MAX_BARS = 20
+#: raster plots show the spikes of at most this many neurons per population
+MAX_RASTER_NEURONS = 200
 
 
 def png_bytes(figure):
@@ -69,8 +70,15 @@ def mesh_heatmap(report):
     if not per_core:
         return None
     limits = report["cores"].get("limits", {})
-    figure = Figure(layout="constrained", figsize=(12, 3.4))
-    axes = figure.subplots(1, len(MESH_QUANTITIES))
+    height, width = mesh_grid(per_core, "neurons").shape
+    if width > 2 * height:            # a strip of cores: one panel above the other
+        shape, size = (4, 1), (min(12.0, 3.0 + 0.8 * width), 4 * (1.6 + 0.5 * height))
+    elif height > 2 * width:          # a column of cores: panels side by side
+        shape, size = (1, 4), (4 * (2.2 + 0.5 * width), min(10.0, 2.0 + 0.6 * height))
+    else:
+        shape, size = (2, 2), (10.0, 8.0)
+    figure = Figure(layout="constrained", figsize=size)
+    axes = figure.subplots(*shape).ravel()
     for ax, (key, title, limit_key) in zip(axes, MESH_QUANTITIES):
         grid = mesh_grid(per_core, key)
         limit = limits.get(limit_key) if limit_key else None
@@ -82,19 +90,26 @@ def mesh_heatmap(report):
         image = ax.imshow(shown, cmap=cmap, origin="lower", vmin=0,
                           vmax=limit if limit else None, interpolation="nearest")
         figure.colorbar(image, ax=ax, shrink=0.8)
-        ax.set_title(f"{title}\nper core (limit {_limit_text(limit)})", fontsize=9)
+        ax.set_title(f"{title}\nper core" + (f" (limit {limit:.4g})" if limit else ""),
+                     fontsize=9)
         ax.set_xlabel("mesh x")
         ax.set_ylabel("mesh y")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xticks(_integer_ticks(width))
+        ax.set_yticks(_integer_ticks(height))
         if grid.size <= ANNOTATE_CELLS:
+            top = limit or np.nanmax(grid) or 1.0
             for (row, col), value in np.ndenumerate(grid):
                 if np.isfinite(value):
                     ax.text(col, row, _short(value), ha="center", va="center", fontsize=7,
-                            color="white" if limit and value > 0.6 * limit else "black")
+                            color="white" if value > 0.6 * top else "black")
     figure.suptitle(f"Resources per core on the mesh: {len(per_core)} core(s) used "
                     f"of {report['cores'].get('available', '?')}", fontsize=10)
     return figure
+
+
+def _integer_ticks(n):
+    """At most about ten whole-number ticks over 0..n-1."""
+    return np.arange(0, n, max(1, int(np.ceil(n / 10))))
 
 
 def _short(value):
@@ -113,12 +128,6 @@ def _colormap():
     return cmap
 
 
-def _limit_text(limit):
-    if not limit:
-        return "none"
-    return f"{limit:.4g}"
-
-
 def memory_by_encoding(report):
     """Synaptic memory (KiB) of each projection under each encoding the mapper
     considered; the chosen encoding is drawn outlined and labelled. None when no
@@ -126,9 +135,8 @@ def memory_by_encoding(report):
     projections = [p for p in report.get("projections", []) if p.get("memory")]
     if not projections:
         return None
-    encodings = sorted({name for p in projections
-                        for name in (p["memory"].get("alternatives") or {p["memory"]["encoding"]: 0})}
-                       | {p["memory"]["encoding"] for p in projections})
+    encodings = sorted({name for p in projections for name in p["memory"].get("alternatives")
+                        or {}} | {p["memory"]["encoding"] for p in projections})
     figure = Figure(layout="constrained",
                     figsize=(9, 1.5 + 0.25 * len(projections) * len(encodings)))
     ax = figure.subplots()
@@ -211,7 +219,8 @@ def _patch(colour, label):
 
 # ------------------------------------------------------------------------ spikes
 def rasters(columns, title=None):
-    """Raster plots: one row per population, one column per simulation.
+    """Raster plots: one row per population, one column per simulation; at most
+    :data:`MAX_RASTER_NEURONS` neurons (the first recorded) per population.
 
     `columns` is a dict ``{simulation name: [PopulationSpikes, ...]}``; populations
     are matched by label, in the order of the first column. None without spikes.
@@ -231,14 +240,20 @@ def rasters(columns, title=None):
                 ax.text(0.5, 0.5, "not recorded", ha="center", va="center",
                         transform=ax.transAxes)
             else:
-                ax.plot(spikes.times, spikes.neuron, ".", markersize=1.5, color="black",
-                        rasterized=True)
+                shown = spikes.recorded[:MAX_RASTER_NEURONS]
+                keep = np.isin(spikes.neuron, shown)
+                ax.plot(spikes.times[keep], spikes.neuron[keep], ".", markersize=1.5,
+                        color="black", rasterized=True)
                 ax.set_xlim(spikes.t_start, spikes.t_stop)
-                ax.set_ylim(-0.5, spikes.size - 0.5)
+                ax.set_ylim(shown.min() - 0.5 if shown.size else -0.5,
+                            shown.max() + 0.5 if shown.size else 0.5)
             if row == 0:
                 ax.set_title(name, fontsize=10)
             if col == 0:
-                ax.set_ylabel(f"{label}\nneuron", fontsize=8)
+                recorded = spikes.recorded.size if spikes is not None else 0
+                subset = f" (first {MAX_RASTER_NEURONS} of {recorded})" \
+                    if recorded > MAX_RASTER_NEURONS else ""
+                ax.set_ylabel(f"{label}\nneuron{subset}", fontsize=8)
             if row == len(labels) - 1:
                 ax.set_xlabel("time (ms)")
     if title:

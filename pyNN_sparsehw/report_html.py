@@ -15,6 +15,7 @@ available".
 import base64
 import html
 import json
+import re
 from pathlib import Path
 
 from . import plots
@@ -251,10 +252,12 @@ def _table(header, rows):
     return "\n".join(lines)
 
 
+NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?( %)?$")
+
+
 def _cell(value):
-    numeric = isinstance(value, (int, float)) or (
-        isinstance(value, str) and value.replace(".", "", 1).replace("-", "", 1)
-        .replace(" %", "").strip().isdigit())
+    """A table cell; numbers (and percentages) right-aligned."""
+    numeric = isinstance(value, (int, float)) or NUMBER.match(str(value)) is not None
     return f'<td class="num">{_e(value)}</td>' if numeric else f"<td>{_e(value)}</td>"
 
 

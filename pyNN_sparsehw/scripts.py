@@ -11,9 +11,9 @@ simulator in turn for ``sparsehw compare``):
    reads the backend name from the first command-line argument: while the script
    runs, these functions are wrapped so that they insert the backend's name as the
    first argument when the script was given none (``sparsehw run script.py
-   --plot-figure`` works as ``python script.py sparsehw --plot-figure``). Wrapping the functions, rather than
-   always inserting the name into ``sys.argv``, leaves scripts that parse their own
-   arguments untouched.
+   --plot-figure`` works as ``python script.py sparsehw --plot-figure``). Wrapping
+   the functions, rather than always inserting the name into ``sys.argv``, leaves
+   scripts that parse their own arguments untouched.
 3. **A direct import** (``import pyNN.nest as sim``, ``from pyNN import neuron``):
    for the duration of the run, every other backend's module name refers to the
    backend of this run (``sys.modules`` and the ``pyNN`` package's attributes are
