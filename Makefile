@@ -12,6 +12,8 @@
 #                                  e.g. make benchmark ARGS="--n 1000 --repeat-warm"
 #   make encodings                 synaptic memory encodings: information bound,
 #                                  throughput (10M synapses), fit to Schaefer et al. 2020
+#   make compare [ARGS=...]        sparsehw compare vs nest: Vogels-Abbott (full size) and
+#                                  PyNN's examples, e.g. make compare ARGS="--only va_ideal"
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -31,7 +33,8 @@ PKG_SOURCES := setup.py pyproject.toml MANIFEST.in pyNN_sparsehw.pth _pyNN_spars
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
-.PHONY: venv install install-reference test demo conformance examples benchmark encodings clean distclean
+.PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
+        clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -72,6 +75,9 @@ benchmark: $(STAMP_REF)
 
 encodings: $(STAMP_TEST)
 	$(VPY) benchmarks/encodings.py all
+
+compare: $(STAMP_TEST)
+	$(VPY) benchmarks/compare_reference.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

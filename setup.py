@@ -94,9 +94,10 @@ setup(
         'tomli; python_version<"3.11"',
     ],
     extras_require={
-        "test": ["pytest", "nest-simulator"],
+        "test": ["pytest", "nest-simulator", "elephant"],
         "reference": ["nest-simulator", "neuron"],
     },
+    entry_points={"console_scripts": ["sparsehw = pyNN_sparsehw.cli:main"]},
     cmdclass={"build_py": build_py_with_pth},
     zip_safe=False,
 )

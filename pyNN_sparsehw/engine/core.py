@@ -17,9 +17,10 @@ import logging
 
 import numpy as np
 import brian2
-from brian2 import ms
+from brian2 import ms, second
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
+from ..progress import SimulationProgress
 from .circuits import MEMBRANES, KINETICS, integration_method, receptor_equations, unit_of
 
 logger = logging.getLogger("pyNN_sparsehw")
@@ -393,11 +394,14 @@ class Engine:
             operation = brian2.NetworkOperation(call_due, when="start", clock=self.clock,
                                                 name="callbacks*")
             self.network.add(operation)
+        progress = SimulationProgress(n_steps * self.dt)
+        report = dict(report=progress, report_period=progress.period_s * second) \
+            if progress.wanted else {}
         end = self._step() + n_steps
         self._running = True
         try:
             while self._step() < end:
-                self.network.run((end - self._step()) * self.dt * ms, namespace={})
+                self.network.run((end - self._step()) * self.dt * ms, namespace={}, **report)
                 if not self._pending_spikes:
                     break
                 for key, (indices, times) in self._pending_spikes.items():
@@ -405,6 +409,7 @@ class Engine:
                 self._pending_spikes = {}
         finally:
             self._running = False
+            progress.close()
             if operation is not None:
                 self.network.remove(operation)
 
