@@ -144,7 +144,8 @@ def memory_by_encoding(report):
     colours = {name: _palette(k) for k, name in enumerate(encodings)}
     for row, projection in enumerate(projections):
         memory = projection["memory"]
-        bits = dict(memory.get("alternatives") or {})
+        bits = {name: value for name, value in (memory.get("alternatives") or {}).items()
+                if value is not None}       # None: the encoding cannot hold it
         bits.setdefault(memory["encoding"], memory["bits"])
         for k, name in enumerate(encodings):
             if name not in bits:

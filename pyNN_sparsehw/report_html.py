@@ -147,8 +147,9 @@ def _memory(report):
         if not memory:
             rows.append((p["label"], NOT_AVAILABLE, "", "", ""))
             continue
-        alternatives = ", ".join(f"{name}: {bits / 8192:.2f}"
-                                 for name, bits in (memory.get("alternatives") or {}).items())
+        alternatives = ", ".join(
+            f"{name}: {bits / 8192:.2f}" if bits is not None else f"{name}: cannot hold it"
+            for name, bits in (memory.get("alternatives") or {}).items())
         rows.append((p["label"], memory.get("encoding"), f"{memory.get('bits', 0) / 8192:.2f}",
                      alternatives, _num(memory.get("words_per_spike"))))
     return "\n".join([

@@ -33,7 +33,8 @@ def synthetic_report():
              delays=dict(min_steps=2, max_steps=10, rms_relative_error=0.01),
              gain_sigma=None, wiring_cost=40000, mean_hops=2.0,
              memory=dict(encoding="bitmap", bits=163840,
-                         alternatives={"dense": 2621440, "csr": 491520, "bitmap": 163840},
+                         alternatives={"dense": 2621440, "csr": 491520, "bitmap": 163840,
+                                       "functional": None},
                          words_per_spike=2.5)),
         dict(label="exc->inh", pre="exc", post="inh", receptor="excitatory", synapses=5000,
              synaptic_events=2345, weights=dict(weights, clipped=0),
@@ -116,7 +117,8 @@ def test_page_has_every_section_with_its_numbers():
                     "Energy", "Quantization", "Mismatch", "Activity"):
         assert f"<h2>{heading}</h2>" in page
     rows = table_rows(page)
-    assert ["exc->exc", "bitmap", "20.00", "dense: 320.00, csr: 60.00, bitmap: 20.00",
+    assert ["exc->exc", "bitmap", "20.00",
+            "dense: 320.00, csr: 60.00, bitmap: 20.00, functional: cannot hold it",
             "2.5"] in rows
     assert ["synaptic events", "2 µJ", "50.0 %"] in rows
     assert ["energy", "4 µJ (4 µW)"] in rows
