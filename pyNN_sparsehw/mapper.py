@@ -111,18 +111,23 @@ class Mapper:
         Seed of stochastic weight rounding (per projection).
     noise_seed : int or None
         Seed of this run's trial-to-trial noise; None: no trial-to-trial noise.
+    calibration : CalibrationResult, optional
+        Trim codes per physical circuit (:mod:`pyNN_sparsehw.calibration`); circuits
+        it marks unusable are skipped by placement. None: every trim at its middle code.
     """
 
-    def __init__(self, chip, chip_seed, dt, rng_seed=0, noise_seed=None):
+    def __init__(self, chip, chip_seed, dt, rng_seed=0, noise_seed=None, calibration=None):
         self.chip = chip
         self.chip_seed = int(chip_seed)
         self.dt = float(dt)
         self.rng_seed = int(rng_seed)
         self.noise_seed = noise_seed
+        self.calibration = calibration
         self.topology = topology = chip.topology
         self.mesh = Mesh(topology.core_grid, topology.chip_grid)
         self.placer = Placer(self.mesh, topology.neurons_per_core, topology.n_cores,
-                             topology.synaptic_memory_bits, chip.name)
+                             topology.synaptic_memory_bits, chip.name,
+                             usable=None if calibration is None else calibration.usable)
         self.populations = {}
         self.projections = {}
         self.fan_in = {}
@@ -211,7 +216,9 @@ class Mapper:
             entry = None if name in fixed else self.chip.parameter(key)
             deviation = self._deviation(entry, stream, cores, circuits)
             noise = self._noise(entry, population.index, name, population.size)
-            effective, stored = realise(entry, values, self.dt, deviation, noise=noise)
+            effective, stored = realise(entry, values, self.dt, deviation,
+                                        trim_codes=self._trim_codes(entry, stream, cores, circuits),
+                                        noise=noise)
             if stored is not None:
                 mapped.stored[name] = stored
             if deviation is not None:
@@ -234,6 +241,14 @@ class Mapper:
             return None
         return frozen_deviation(self.chip_seed, cores, circuits, stream, sigma,
                                 self.topology.neurons_per_core, is_relative(entry))
+
+    def _trim_codes(self, entry, stream, cores, circuits):
+        """Calibrated trim codes of one parameter of the given circuits, or None (the
+        middle code) without a trim DAC or a calibration result for `stream`."""
+        if self.calibration is None or not (entry or {}).get("trim"):
+            return None
+        codes = self.calibration.codes.get(stream)
+        return None if codes is None else codes[cores, circuits]
 
     def _noise(self, entry, population, name, size):
         """This run's trial-to-trial noise of one parameter of a population, or None."""
