@@ -40,8 +40,9 @@ def cache_path(chip, chip_seed, targets=None, settings=None):
     return cache_folder() / f"{chip.name}-seed{int(chip_seed)}-{digest}.json"
 
 
-def cached_or_calibrated(chip, chip_seed, targets=None, progress=True):
-    """The cached result of this chip instance, or a new calibration (then cached)."""
+def cached_or_calibrated(chip, chip_seed, targets=None, progress=True, report=True):
+    """The cached result of this chip instance, or a new calibration (then cached;
+    with `report`, its summary, failed circuits included, goes to stderr)."""
     path = cache_path(chip, chip_seed, targets)
     if path.is_file():
         try:
@@ -60,7 +61,7 @@ def cached_or_calibrated(chip, chip_seed, targets=None, progress=True):
         result.save(path)
     except OSError as err:
         warnings.warn(f"could not cache the calibration in {path}: {err}")
-    if progress:
+    if report:
         print(result.summary(), file=sys.stderr)
     return result
 

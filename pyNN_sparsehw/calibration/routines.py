@@ -29,8 +29,8 @@ The routines run in :data:`DEFAULT_ROUTINES` order, each relying on the ones bef
    postsynaptic potential at tau_m = 0.5 ms.
 9. ``synaptic_gains`` (gain_syn of both inputs): the charge a volley through half the
    synapse rows of the circuit's column delivers (the other half for the other
-   input), relative to the response to a known current: the input gain times the
-   mean gain of those synapses.
+   input), relative to the response to a known current and divided by the PSP's own
+   decay time: the input gain times the mean gain of those synapses.
 10. ``firing_rate`` (end to end): the rate under a reference input current,
     refined with the capacitance trim (the gain from every input current to the
     membrane); noisy (trial-to-trial threshold noise), averaged over trials.
@@ -396,8 +396,9 @@ class SynapticTimeConstants(Routine):
 
 
 class SynapticGains(Routine):
-    """Input gain of both synaptic inputs: the PSP charge of a volley through `rows`
-    synapses of the circuit's column, relative to the charge of a known current."""
+    """Input gain of both synaptic inputs: the PSP charge of a volley through half the
+    synapse rows of the circuit's column each (:meth:`rows_used`), relative to the
+    charge of a known current."""
     name = "synaptic_gains"
     streams = ("gain_syn[0]", "gain_syn[1]")
     key = "gain_syn"
@@ -405,16 +406,18 @@ class SynapticGains(Routine):
     unit = "1"
     TAU_M, CM = 0.5, 0.05                  # 10 MOhm: the membrane follows the current
     CHARGE, CURRENT = 1.0, 0.5             # nA of a whole volley, nA of the reference
-    DELAY, WINDOW = 0.5, 30.0
+    DELAY, WINDOW, SETTLE = 0.5, 30.0, 5.0  # the tail's decay is read SETTLE after it
     RECEPTORS = (("excitatory", 1.0, "tau_syn_E"), ("inhibitory", -1.0, "tau_syn_I"))
 
-    def __init__(self, rows=None, algorithm=None):
-        self.rows = rows
-        super().__init__(algorithm)
+    @staticmethod
+    def rows_used(chip):
+        """Synapse rows of a column the excitatory and the inhibitory volleys use: the
+        first and the second half (mapped in that order)."""
+        half = max(1, (chip.topology.fan_in or 256) // 2)
+        return range(0, half), range(half, 2 * half)
 
     def build(self, sim, size, targets):
-        # every synapse row of the column: half excitatory, half inhibitory
-        rows = self.rows or max(1, (sim.simulator.state.chip.topology.fan_in or 256) // 2)
+        rows = len(self.rows_used(sim.simulator.state.chip)[0])
         cells = _population(sim, size, targets, tau_m=self.TAU_M, cm=self.CM, i_offset=0.0,
                             v_thresh=targets["v_thresh"] + NO_SPIKE_MARGIN)
         network = [cells]
@@ -455,7 +458,11 @@ class SynapticGains(Routine):
         for (_, sign, tau), first, end in zip(self.RECEPTORS, starts[2:],
                                               starts[3:] + [v.shape[0] - 1]):
             charge = measures.charge_integral(v[first:end + 1], rest, DT, _ms(5.0))
-            gains.append(sign * charge / (resistance * self.CHARGE * targets[tau]))
+            # the charge is gain x weight x tau_syn: divide by this PSP's own decay
+            spacing = DT * max(1, _ms(0.8 * targets[tau]))
+            tail = _three(v, first + _ms(self.DELAY + DT + self.SETTLE), _ms(spacing))
+            tau_syn = measures.decay_time_constant(*tail, spacing)
+            gains.append(sign * charge / (resistance * self.CHARGE * tau_syn))
         return np.array(gains)
 
 
