@@ -10,6 +10,10 @@
 #   make examples [ARGS=...]       PyNN 0.13.0's example scripts, unchanged, on pyNN.sparsehw
 #   make benchmark [ARGS=...]      Vogels-Abbott COBA: sparsehw vs nest vs brian2
 #                                  e.g. make benchmark ARGS="--n 1000 --repeat-warm"
+#   make calibration [ARGS=...]    calibrate the default analog chip anew (timed) and show
+#                                  the spread before/after; e.g. ARGS="--seed 3"
+#   make compensation              examples/compensation_*.py: inhibitory feedback and
+#                                  population coding against mismatch (figures, numbers)
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -29,7 +33,8 @@ PKG_SOURCES := setup.py pyproject.toml MANIFEST.in pyNN_sparsehw.pth _pyNN_spars
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
-.PHONY: venv install install-reference test demo conformance examples benchmark clean distclean
+.PHONY: venv install install-reference test demo conformance examples benchmark calibration \
+        compensation clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -67,6 +72,13 @@ examples: $(STAMP_TEST)
 
 benchmark: $(STAMP_REF)
 	$(VPY) benchmarks/va_benchmark.py $(ARGS)
+
+calibration: $(STAMP_TEST)
+	$(VPY) -m pyNN_sparsehw.calibration --chip analog --force --show $(ARGS)
+
+compensation: $(STAMP_TEST)
+	$(VPY) examples/compensation_feedback.py
+	$(VPY) examples/compensation_redundancy.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
