@@ -216,8 +216,8 @@ class Mapper:
             entry = None if name in fixed else self.chip.parameter(key)
             deviation = self._deviation(entry, stream, cores, circuits)
             noise = self._noise(entry, population.index, name, population.size)
-            effective, stored = realise(entry, values, self.dt, deviation,
-                                        trim_codes=self._trim_codes(entry, stream, cores, circuits),
+            trims = self._trim_codes(entry, stream, cores, circuits)
+            effective, stored = realise(entry, values, self.dt, deviation, trim_codes=trims,
                                         noise=noise)
             if stored is not None:
                 mapped.stored[name] = stored

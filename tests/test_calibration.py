@@ -26,7 +26,6 @@ from pyNN_sparsehw.calibration.command import main as calibrate_command
 from pyNN_sparsehw.calibration.routines import FiringRate, Threshold
 from pyNN_sparsehw.calibration.search import BinarySearch, LinearPrediction
 from pyNN_sparsehw.chip import load_chip
-from pyNN_sparsehw.chip.mismatch import frozen_deviation
 from pyNN_sparsehw.chip.placement import ChipResourceError, Mesh, Placer
 from pyNN_sparsehw.chip.realise import trim_step
 
@@ -255,7 +254,8 @@ def test_cache_file_is_keyed_by_chip_model_seed_and_targets():
 def _one_chip_model(folder):
     """The analog chip model with one chip instead of 16, as a TOML file."""
     text = (resources.files("pyNN_sparsehw.models") / "analog.toml").read_text()
-    for old, new in (("max_chips = 16", "max_chips = 1"), ("chip_grid = [4, 4]", "chip_grid = [1, 1]")):
+    for old, new in (("max_chips = 16", "max_chips = 1"),
+                     ("chip_grid = [4, 4]", "chip_grid = [1, 1]")):
         assert old in text
         text = text.replace(old, new)
     path = folder / "analog_one_chip.toml"

@@ -72,7 +72,8 @@ class Bench:
 
     def placement(self, population):
         """(cores, circuits) of the neurons of `population` on the chip."""
-        mapped = self.sim.simulator.state.mapping().populations[population.grandparent_description.index]
+        index = population.grandparent_description.index
+        mapped = self.sim.simulator.state.mapping().populations[index]
         return mapped.cores, mapped.circuits
 
 

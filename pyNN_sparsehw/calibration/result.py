@@ -94,7 +94,8 @@ class CalibrationResult:
             lines.append("  failed per quantity: " +
                          ", ".join(f"{name} {count}" for name, count in failing.items()))
         if cores.size:
-            listed = ", ".join(f"{c}:{k}" for c, k in zip(cores[:max_listed], circuits[:max_listed]))
+            listed = ", ".join(f"{c}:{k}" for c, k in
+                               zip(cores[:max_listed], circuits[:max_listed]))
             more = f" ... (+{cores.size - max_listed})" if cores.size > max_listed else ""
             lines.append(f"  failed circuits (core:circuit), avoided by placement: {listed}{more}")
         return "\n".join(lines)

@@ -6,7 +6,8 @@ simulation. The search (:mod:`.search`) then sets that quantity's trim codes. Th
 target of a measurement is the same protocol on the reference chip (no mismatch), so
 that DAC resolution and discretisation are part of the target, not of the error.
 
-The routines run in :data:`DEFAULT_ROUTINES` order, each relying on the ones before:
+The routines run in the order of :func:`default_routines`, each relying on the ones
+before:
 
 1. ``leak`` (v_rest): the limit the membrane relaxes to without input, at a small
    leak resistance (tau_m 2 ms, C 2 nF: 1 MOhm) so that offset currents do not show.
@@ -54,6 +55,9 @@ DEFAULT_TARGETS = {"v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0, "tau_m"
 TOLERANCE_STEPS = 0.75
 #: the threshold stays this far below every other potential that must not spike (mV)
 NO_SPIKE_MARGIN = 30.0
+#: input of the end-to-end routine (nA above the target i_offset): about 70 Hz on
+#: PyNN's default cell
+REFERENCE_INPUT = 1.5
 
 
 def _ms(duration):
@@ -65,8 +69,9 @@ class Routine:
     """A measurement protocol with its search (module docstring).
 
     Subclasses set `name`, `streams` (the trim streams it sets), `key` (the chip-model
-    parameter of those streams), `quantity` and `unit` (what is measured), and
-    implement :meth:`build`, :meth:`measure` and :meth:`tolerance`. `noisy` routines
+    parameter of those streams), `quantity` and `unit` (what is measured), implement
+    :meth:`build` and :meth:`measure`, and may override :meth:`refresh`,
+    :meth:`tolerance` and :meth:`default_algorithm`. `noisy` routines
     start a new trial (``sim.reset()``: new trial-to-trial noise) for every
     measurement; the others update the running network in place.
     """
@@ -172,6 +177,7 @@ def _relaxation_phase(cells, start, spacing, **values):
 
 
 class Leak(Routine):
+    """Resting potential: the limit of a membrane relaxing without input."""
     name = "leak"
     streams = ("v_rest",)
     key = "v_rest"
@@ -192,6 +198,7 @@ class Leak(Routine):
 
 
 class Reset(Routine):
+    """Reset potential: the lowest membrane potential, held during the clamp."""
     name = "reset"
     streams = ("v_reset",)
     key = "v_reset"
@@ -211,6 +218,7 @@ class Reset(Routine):
 
 
 class MembraneTimeConstant(Routine):
+    """Membrane time constant: the decay of a membrane released below rest."""
     name = "membrane_time_constant"
     streams = ("tau_m",)
     key = "tau_m"
@@ -231,6 +239,7 @@ class MembraneTimeConstant(Routine):
 
 
 class Capacitance(Routine):
+    """Membrane capacitance: C = dI tau / dV from the relaxation after a current step."""
     name = "capacitance"
     streams = ("c_m",)
     key = "c_m"
@@ -261,6 +270,7 @@ class Capacitance(Routine):
 
 
 class OffsetCurrent(Routine):
+    """Offset current: how far the rest moves when the leak resistance grows."""
     name = "offset_current"
     streams = ("i_offset",)
     key = "i_offset"
@@ -294,6 +304,7 @@ class OffsetCurrent(Routine):
 
 
 class Threshold(Routine):
+    """Spike threshold: the membrane potential at the first spike, one trial each."""
     name = "threshold"
     streams = ("v_thresh",)
     key = "v_thresh"
@@ -325,6 +336,7 @@ class Threshold(Routine):
 
 
 class RefractoryTime(Routine):
+    """Refractory time: how long the membrane stays clamped after a spike."""
     name = "refractory_time"
     streams = ("tau_refrac",)
     key = "tau_refrac"
@@ -356,6 +368,7 @@ class RefractoryTime(Routine):
 
 
 class SynapticTimeConstants(Routine):
+    """Time constants of both synaptic inputs: the decay of a PSP."""
     name = "synaptic_time_constants"
     streams = ("tau_syn[0]", "tau_syn[1]")
     key = "tau_syn"
@@ -407,6 +420,7 @@ class SynapticGains(Routine):
     TAU_M, CM = 0.5, 0.05                  # 10 MOhm: the membrane follows the current
     CHARGE, CURRENT = 1.0, 0.5             # nA of a whole volley, nA of the reference
     DELAY, WINDOW, SETTLE = 0.5, 30.0, 5.0  # the tail's decay is read SETTLE after it
+    DRIVEN, REST = 2.2, 5.2                # ms: the reference current, then at rest
     RECEPTORS = (("excitatory", 1.0, "tau_syn_E"), ("inhibitory", -1.0, "tau_syn_I"))
 
     @staticmethod
@@ -444,11 +458,12 @@ class SynapticGains(Routine):
         # driven, then at rest (settling for 10 tau_m), then one volley per receptor;
         # spike sources cannot be changed inside a run: the volleys are set now
         for k, source in enumerate(network[1::2]):
-            source.set(spike_times=[now + 7.4 + k * volley + self.DELAY])
+            source.set(spike_times=[now + self.DRIVEN + self.REST + k * volley + self.DELAY])
+
         def cut_tail():          # the first volley's current must not enter the second
             cells.initialize(isyn_exc=0.0, isyn_inh=0.0)
-        starts = _run_phases(sim, [(2.2, _release(cells, start, i_offset=self.CURRENT)),
-                                   (5.2, _release(cells, start, i_offset=0.0)),
+        starts = _run_phases(sim, [(self.DRIVEN, _release(cells, start, i_offset=self.CURRENT)),
+                                   (self.REST, _release(cells, start, i_offset=0.0)),
                                    (volley, None), (volley, cut_tail)])
         v = membrane_samples(cells)
         driven, rest = (measures.exponential_limit(*_three(v, first + 1, _ms(1.0)))
@@ -477,7 +492,7 @@ class FiringRate(Routine):
     DURATION = 40.0                        # two spikes at least above 50 Hz
     PYNN_NAMES = {"c_m": "cm", "i_offset": "i_offset", "tau_m": "tau_m"}
 
-    def __init__(self, input_current=1.5, knob="c_m", algorithm=None):
+    def __init__(self, input_current=REFERENCE_INPUT, knob="c_m", algorithm=None):
         self.input_current = float(input_current)
         self.key = knob
         self.streams = (knob,)
@@ -522,8 +537,7 @@ class FiringRate(Routine):
                          + rate ** 2 * DT / 1000])
 
 
-#: the calibration, in order
-def default_routines(input_current=1.5):
+def default_routines(input_current=REFERENCE_INPUT):
     """The routines of a full calibration, in the order they run."""
     return [Leak(), Reset(), MembraneTimeConstant(), Capacitance(), OffsetCurrent(),
             Threshold(), RefractoryTime(), SynapticTimeConstants(),

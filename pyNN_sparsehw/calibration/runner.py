@@ -15,19 +15,18 @@ import numpy as np
 from ..chip import load_chip
 from .bench import Bench, needs_calibration
 from .result import CalibrationResult
-from .routines import DEFAULT_TARGETS, default_routines
+from .routines import DEFAULT_TARGETS, REFERENCE_INPUT, default_routines
 
 #: changes whenever a protocol changes what it measures: part of the cache key
 PROTOCOL_VERSION = 1
-#: reference input of the end-to-end routine (nA above the target i_offset)
-DEFAULT_INPUT_CURRENT = 1.5
 
 
-def default_settings(input_current=DEFAULT_INPUT_CURRENT):
+def default_settings(input_current=REFERENCE_INPUT):
+    """Settings of a calibration besides its targets (part of the cache key)."""
     return {"protocol": PROTOCOL_VERSION, "input_current": float(input_current)}
 
 
-def calibrate(chip, chip_seed, targets=None, routines=None, input_current=DEFAULT_INPUT_CURRENT,
+def calibrate(chip, chip_seed, targets=None, routines=None, input_current=REFERENCE_INPUT,
               progress=True):
     """Calibrate every circuit of chip instance (`chip`, `chip_seed`).
 

@@ -6,9 +6,9 @@ closest to a target. It only sees a `measure` function: given an int array of co
 circuits) and returns the measured values, same shape, NaN where the measurement
 failed. It is called as ``algorithm(measure, target, bits, tolerance, start)`` with
 `start` the circuits' current codes (which also gives the shape), `target` and
-`tolerance` broadcastable to it. A circuit succeeds when its measurement at the chosen code lies within a
-`tolerance` of the target; otherwise its target is out of the trim's range (or the
-measurement is invalid). Pure numpy.
+`tolerance` broadcastable to it. A circuit succeeds when its measurement at the
+chosen code lies within a `tolerance` of the target; otherwise its target is out of
+the trim's range (or the measurement is invalid). Pure numpy.
 
 - :class:`BinarySearch`: successive approximation (as a SAR ADC), one code bit per
   measurement, most significant first, for a measurement that rises (or falls)
