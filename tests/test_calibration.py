@@ -148,6 +148,21 @@ def test_linear_and_polynomial_prediction_need_few_measurements():
     assert np.mean(straight.codes == nearest) < 0.5
 
 
+def test_circuits_that_cannot_be_measured_keep_their_codes_and_fail():
+    broken = np.zeros((1, 100), dtype=bool)
+    broken[0, ::10] = True                                   # e.g. never spike
+
+    def measure(codes):
+        return np.where(broken, np.nan, -65.0 + (codes - 32) * STEP)
+    start = np.full(broken.shape, 40)
+    start[0, ::20] = 7
+    for algorithm in (BinarySearch(), LinearPrediction()):
+        outcome = algorithm(measure, np.full((1, 1), -65.0), 6, 0.75 * STEP, start)
+        np.testing.assert_array_equal(outcome.codes[broken], start[broken])
+        np.testing.assert_array_equal(outcome.success, ~broken)
+        assert np.all(outcome.codes[~broken] == 32)
+
+
 def test_noisy_searches_average_the_trial_to_trial_noise():
     rng = np.random.default_rng(4)
     offset = rng.normal(0.0, 2.0, (1, 4000))

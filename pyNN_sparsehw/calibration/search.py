@@ -62,6 +62,8 @@ def _success(measured, target, tolerance):
 
 class BinarySearch:
     """Successive approximation over the codes 0 .. 2**bits - 1 (module docstring).
+    Circuits whose measurement at the chosen code is invalid (NaN) keep their start
+    codes and fail.
 
     Parameters
     ----------
@@ -115,6 +117,7 @@ class BinarySearch:
             switch = untested & (np.abs(above_high - target) < np.abs(measured - target))
         codes = np.where(switch, low + 1, codes)
         measured = np.where(switch, above_high, measured)
+        codes = np.where(np.isnan(measured), start, codes)   # nothing measured: keep
         return SearchOutcome(codes, measured, np.broadcast_to(target, codes.shape),
                              _success(measured, target, tolerance),
                              self.calls(bits), history=history)
@@ -184,8 +187,9 @@ class LinearPrediction:
                         for k, c in enumerate(coefficients))
         distance = np.abs(predicted - target)
         valid = np.isfinite(distance).any(axis=0)
+        # circuits without a valid fit keep their codes (and fail)
         codes = np.where(valid, np.argmin(np.where(np.isfinite(distance), distance, np.inf),
-                                          axis=0), (top + 1) // 2).astype(np.int64)
+                                          axis=0), start).astype(np.int64)
         measured = _averaged(measure, codes, self.verify_repeats)
         history.append((codes, measured))
         success = _success(measured, target, tolerance) & valid
