@@ -14,6 +14,10 @@
 #                                  throughput (10M synapses), fit to Schaefer et al. 2020
 #   make compare [ARGS=...]        sparsehw compare vs nest: Vogels-Abbott (full size) and
 #                                  PyNN's examples, e.g. make compare ARGS="--only va_ideal"
+#   make calibration [ARGS=...]    calibrate the default analog chip anew (timed) and show
+#                                  the spread before/after; e.g. ARGS="--seed 3"
+#   make compensation              examples/compensation_*.py: inhibitory feedback and
+#                                  population coding against mismatch (figures, numbers)
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -34,7 +38,7 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
 .PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
-        clean distclean
+        calibration compensation clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -78,6 +82,13 @@ encodings: $(STAMP_TEST)
 
 compare: $(STAMP_TEST)
 	$(VPY) benchmarks/compare_reference.py $(ARGS)
+
+calibration: $(STAMP_TEST)
+	$(VPY) -m pyNN_sparsehw.calibration --chip analog --force --show $(ARGS)
+
+compensation: $(STAMP_TEST)
+	$(VPY) examples/compensation_feedback.py
+	$(VPY) examples/compensation_redundancy.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -26,7 +26,9 @@ from pyNN.recording import get_io
 from pyNN.space import Space                                       # noqa: F401
 from pyNN.standardmodels import StandardCellType
 
+from . import calibration as _calibration
 from . import simulator
+from .calibration import CalibrationResult                         # noqa: F401
 from .chip import load_chip, available_chips                       # noqa: F401
 from .populations import Population, PopulationView, Assembly      # noqa: F401
 from .projections import Projection                                # noqa: F401
@@ -47,7 +49,7 @@ _IGNORED_SETUP_KEYWORDS = {"threads", "spike_precision", "verbosity", "use_cvode
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
-          chip_seed=None, trial_noise=True,
+          chip_seed=None, calibration="auto", trial_noise=True,
           rng_seed=simulator.DEFAULT_SEED, codegen="numpy", **extra_params):
     """Start a new simulation; any existing network is destroyed.
 
@@ -67,6 +69,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
         Which instance of the chip: fixes the frozen mismatch of every circuit, so the
         same seed gives the same chip in every script, process and run. Default: the
         environment variable ``PYNN_SPARSEHW_CHIP_SEED`` if set, else 0.
+    calibration : "auto", None, path or CalibrationResult
+        Trim codes of the chip's circuits (:mod:`pyNN_sparsehw.calibration`):
+        "auto" (default) reads this chip instance's cached calibration or calibrates
+        it now (once; progress bar) and caches it; None runs uncalibrated (with a
+        warning); a path names a saved result. Circuits that failed calibration are
+        not used. Chips without trims (ideal, digital) ignore it.
     trial_noise : bool
         Whether parameters with a ``noise`` entry in the chip model get fresh
         trial-to-trial deviations at every run after setup()/reset() (drawn from
@@ -82,16 +90,20 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
     if unknown:
         warnings.warn(f"pyNN.sparsehw.setup() ignores unknown keyword(s) "
                       f"{', '.join(sorted(unknown))}")
-    common.setup(timestep, min_delay, max_delay=max_delay)
     if codegen not in ("numpy", "cython"):
         raise ValueError(f"codegen must be 'numpy' or 'cython', got {codegen!r}")
     state = simulator.state
     if chip is None:
         chip = os.environ.get("PYNN_SPARSEHW_CHIP") or simulator.DEFAULT_CHIP
-    state.chip = load_chip(chip)
+    chip = load_chip(chip)
     if chip_seed is None:
         chip_seed = os.environ.get("PYNN_SPARSEHW_CHIP_SEED") or simulator.DEFAULT_CHIP_SEED
+    # may calibrate now, through its own simulations: before this one is set up
+    trims = _calibration.resolve(calibration, chip, int(chip_seed))
+    common.setup(timestep, min_delay, max_delay=max_delay)
+    state.chip = chip
     state.chip_seed = int(chip_seed)
+    state.calibration = trims
     state.trial_noise = bool(trial_noise)
     state.rng_seed = int(rng_seed)
     state.codegen_target = codegen

@@ -116,14 +116,18 @@ class Mapper:
         Seed of stochastic weight rounding (per projection).
     noise_seed : int or None
         Seed of this run's trial-to-trial noise; None: no trial-to-trial noise.
+    calibration : CalibrationResult, optional
+        Trim codes per physical circuit (:mod:`pyNN_sparsehw.calibration`); circuits
+        it marks unusable are skipped by placement. None: every trim at its middle code.
     """
 
-    def __init__(self, chip, chip_seed, dt, rng_seed=0, noise_seed=None):
+    def __init__(self, chip, chip_seed, dt, rng_seed=0, noise_seed=None, calibration=None):
         self.chip = chip
         self.chip_seed = int(chip_seed)
         self.dt = float(dt)
         self.rng_seed = int(rng_seed)
         self.noise_seed = noise_seed
+        self.calibration = calibration
         self.topology = topology = chip.topology
         self.mesh = Mesh(topology.core_grid, topology.chip_grid)
         memory = chip.memory or {}
@@ -131,7 +135,8 @@ class Mapper:
         # leaves room for the encodings' headers and pointers
         self.placer = Placer(self.mesh, topology.neurons_per_core, topology.n_cores,
                              topology.synaptic_memory_bits * memory.get("placement_fill", 1.0),
-                             chip.name)
+                             chip.name,
+                             usable=None if calibration is None else calibration.usable)
         self.memory_capacity = float(topology.synaptic_memory_bits or np.inf)
         self.memory_used = np.zeros(self.placer.n_cores)
         self.energy_profile = chip.energy_profile
@@ -224,7 +229,9 @@ class Mapper:
             entry = None if name in fixed else self.chip.parameter(key)
             deviation = self._deviation(entry, stream, cores, circuits)
             noise = self._noise(entry, population.index, name, population.size)
-            effective, stored = realise(entry, values, self.dt, deviation, noise=noise)
+            trims = self._trim_codes(entry, stream, cores, circuits)
+            effective, stored = realise(entry, values, self.dt, deviation, trim_codes=trims,
+                                        noise=noise)
             if stored is not None:
                 mapped.stored[name] = stored
             if deviation is not None:
@@ -247,6 +254,14 @@ class Mapper:
             return None
         return frozen_deviation(self.chip_seed, cores, circuits, stream, sigma,
                                 self.topology.neurons_per_core, is_relative(entry))
+
+    def _trim_codes(self, entry, stream, cores, circuits):
+        """Calibrated trim codes of one parameter of the given circuits, or None (the
+        middle code) without a trim DAC or a calibration result for `stream`."""
+        if self.calibration is None or not (entry or {}).get("trim"):
+            return None
+        codes = self.calibration.codes.get(stream)
+        return None if codes is None else codes[cores, circuits]
 
     def _noise(self, entry, population, name, size):
         """This run's trial-to-trial noise of one parameter of a population, or None."""

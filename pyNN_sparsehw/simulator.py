@@ -53,6 +53,7 @@ class State(common.control.BaseState):
         self._max_delay = "auto"
         self.chip = load_chip(DEFAULT_CHIP)
         self.chip_seed = DEFAULT_CHIP_SEED
+        self.calibration = None   # CalibrationResult (trim codes, usable circuits) or None
         self.trial_noise = True
         self.rng_seed = DEFAULT_SEED
         self.codegen_target = "numpy"
@@ -132,7 +133,8 @@ class State(common.control.BaseState):
         if self.mapper is None:
             self.mapper = Mapper(
                 self.chip, self.chip_seed, self.dt, self.rng_seed,
-                noise_seed=self._segment_seed() if self.trial_noise else None)
+                noise_seed=self._segment_seed() if self.trial_noise else None,
+                calibration=self.calibration)
         self.mapper.update(self.description)
         return self.mapper
 

@@ -148,7 +148,7 @@ def test_user_encoding_override_and_its_errors():
     with pytest.raises(ValueError, match="cannot hold it: the connectivity is not one-to-one"):
         _network("digital", hardware={"encoding": "functional"})
     with pytest.raises(ValueError, match="encoding 'bitmap' is not available on the analog chip"):
-        _network("analog", hardware={"encoding": "bitmap"})
+        _network("analog", hardware={"encoding": "bitmap"}, calibration=None)
 
 
 def test_structured_projection_gets_the_functional_encoding():

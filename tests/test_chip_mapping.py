@@ -18,6 +18,9 @@ from pyNN_sparsehw.chip import ChipModel, load_chip
 from pyNN_sparsehw.chip.placement import ChipResourceError
 from pyNN_sparsehw.mapping import MappingError
 
+# these tests read the uncalibrated chip on purpose (calibration=None)
+pytestmark = pytest.mark.filterwarnings("ignore:chip .* runs uncalibrated:UserWarning")
+
 LIF = dict(cm=0.2, tau_m=20.0, v_rest=-60.0, v_reset=-60.0, v_thresh=-50.0, tau_refrac=5.0,
            tau_syn_E=5.0, tau_syn_I=10.0, e_rev_E=0.0, e_rev_I=-80.0)
 
@@ -52,7 +55,7 @@ def without_mismatch(name):
 def test_analog_is_the_default_chip_and_the_environment_can_change_it(monkeypatch):
     monkeypatch.delenv("PYNN_SPARSEHW_CHIP", raising=False)
     monkeypatch.delenv("PYNN_SPARSEHW_CHIP_SEED", raising=False)
-    sim.setup()
+    sim.setup(calibration=None)
     assert simulator.state.chip.name == "analog"
     monkeypatch.setenv("PYNN_SPARSEHW_CHIP", "digital")
     sim.setup()
@@ -60,9 +63,9 @@ def test_analog_is_the_default_chip_and_the_environment_can_change_it(monkeypatc
     sim.setup(chip="ideal")          # an explicit chip wins
     assert simulator.state.chip.name == "ideal"
     monkeypatch.setenv("PYNN_SPARSEHW_CHIP_SEED", "12")
-    sim.setup(chip="analog")
+    sim.setup(chip="analog", calibration=None)
     assert simulator.state.chip_seed == 12
-    sim.setup(chip="analog", chip_seed=3)
+    sim.setup(chip="analog", chip_seed=3, calibration=None)
     assert simulator.state.chip_seed == 3
 
 
@@ -73,7 +76,7 @@ def test_chip_can_be_a_name_a_path_or_an_object(tmp_path):
     sim.setup(chip=str(path))
     assert simulator.state.chip.name == "mychip"
     model = load_chip("analog")
-    sim.setup(chip=model, chip_seed=5)
+    sim.setup(chip=model, chip_seed=5, calibration=None)
     assert simulator.state.chip is model and simulator.state.chip_seed == 5
 
 
@@ -106,7 +109,7 @@ def test_inconsistent_chip_model_is_a_clear_error():
     ("digital", "IF_cond_alpha", "no cond_alpha kinetics"),
 ])
 def test_cell_type_a_chip_cannot_realise_is_an_error_naming_type_and_chip(chip, cell, reason):
-    sim.setup(chip=chip)
+    sim.setup(chip=chip, calibration=None)
     sim.Population(2, getattr(sim, cell)(), label="cells")
     with pytest.raises(MappingError, match=rf"population 'cells': the {chip} chip cannot "
                                            rf"realise cell type {cell}: .*{reason}"):
@@ -115,7 +118,7 @@ def test_cell_type_a_chip_cannot_realise_is_an_error_naming_type_and_chip(chip, 
 
 
 def test_point_neuron_with_more_receptors_than_the_circuit_has_is_an_error():
-    sim.setup(chip="analog")
+    sim.setup(chip="analog", calibration=None)
     cell = sim.PointNeuron(sim.LIF(), AMPA=sim.CondExpPostSynapticResponse(),
                            NMDA=sim.CondExpPostSynapticResponse(),
                            GABA=sim.CondExpPostSynapticResponse())
@@ -125,7 +128,7 @@ def test_point_neuron_with_more_receptors_than_the_circuit_has_is_an_error():
 
 
 def spike_times_of(chip, cell="IF_cond_exp", parameters=LIF, i_offset=0.3, tstop=300.0):
-    sim.setup(timestep=0.1, min_delay=0.1, chip=chip)
+    sim.setup(timestep=0.1, min_delay=0.1, chip=chip, calibration=None)
     cells = sim.Population(1, getattr(sim, cell)(i_offset=i_offset, **parameters))
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=[20.0, 40.0, 45.0]))
     sim.Projection(source, cells, sim.AllToAllConnector(),
@@ -167,7 +170,7 @@ def test_hardware_get_returns_the_digital_fixed_point_values():
 
 
 def test_analog_effective_parameters_follow_dac_mismatch_and_are_frozen():
-    sim.setup(timestep=0.1, chip="analog", chip_seed=11)
+    sim.setup(timestep=0.1, chip="analog", chip_seed=11, calibration=None)
     cells = sim.Population(512, sim.IF_cond_exp(**LIF))
     tau_m = cells.get("tau_m", hardware=True)
     v_thresh = cells.get("v_thresh", hardware=True)
@@ -185,7 +188,7 @@ PROBE = """
 import hashlib, json, sys
 import numpy as np
 import pyNN.sparsehw as sim
-sim.setup(timestep=0.1, chip="analog", chip_seed=int(sys.argv[1]))
+sim.setup(timestep=0.1, chip="analog", chip_seed=int(sys.argv[1]), calibration=None)
 sim.Population(int(sys.argv[2]), sim.SpikeSourcePoisson(rate=1.0))   # shifts nothing
 cells = sim.Population(600, sim.IF_cond_exp())
 values = np.concatenate([np.atleast_1d(cells.get(name, hardware=True))
@@ -221,7 +224,7 @@ def test_mismatch_over_10k_circuits_has_the_declared_sigma_and_seeds_differ():
     chip = _uniform_chip()
     realised = {}
     for seed in (1, 2):
-        sim.setup(chip=chip, chip_seed=seed)
+        sim.setup(chip=chip, chip_seed=seed, calibration=None)
         cells = sim.Population(10000, sim.IF_cond_exp(**LIF))
         realised[seed] = (cells.get("tau_m", hardware=True) / 20.0,
                           cells.get("v_thresh", hardware=True) + 50.0)
@@ -236,8 +239,9 @@ def test_mismatch_over_10k_circuits_has_the_declared_sigma_and_seeds_differ():
 
 
 def firing_rates(chip, n=200, tstop=1000.0, chip_seed=0):
-    """Rates (Hz) of `n` identical neurons under the identical constant input."""
-    sim.setup(timestep=0.1, chip=chip, chip_seed=chip_seed)
+    """Rates (Hz) of `n` identical neurons under the identical constant input, on the
+    uncalibrated chip."""
+    sim.setup(timestep=0.1, chip=chip, chip_seed=chip_seed, calibration=None)
     cells = sim.Population(n, sim.IF_cond_exp(i_offset=0.25, **LIF))
     cells.record("spikes")
     sim.run(tstop)
@@ -255,7 +259,7 @@ def test_uncalibrated_analog_chip_spreads_rates_of_identical_neurons():
 
 # ---------------------------------------------------------------- synapses
 def _projection(chip, weights, **kwargs):
-    sim.setup(timestep=0.1, chip=chip)
+    sim.setup(timestep=0.1, chip=chip, calibration=None)
     pre = sim.Population(len(weights), sim.SpikeSourcePoisson(rate=5.0), label="pre")
     post = sim.Population(1, sim.IF_curr_exp(), label="post")
     connections = [(i, 0, w, 1.0) for i, w in enumerate(weights)]
@@ -352,7 +356,7 @@ def test_weight_beyond_the_chip_range_is_an_error():
 
 
 def test_fan_in_beyond_the_synapse_rows_is_an_error():
-    sim.setup(chip="analog")
+    sim.setup(chip="analog", calibration=None)
     pre = sim.Population(300, sim.SpikeSourcePoisson(rate=5.0), label="inputs")
     post = sim.Population(4, sim.IF_cond_exp(), label="target")
     sim.Projection(pre, post, sim.AllToAllConnector(), label="dense")
@@ -375,7 +379,7 @@ def test_too_many_input_axons_per_core_is_an_error():
 
 
 def test_oversized_network_fails_before_simulation_naming_the_population():
-    sim.setup(chip="analog")
+    sim.setup(chip="analog", calibration=None)
     sim.Population(5000, sim.IF_cond_exp(), label="exc")
     sim.Population(4000, sim.IF_cond_exp(), label="inh")
     with pytest.raises(ChipResourceError,
@@ -414,7 +418,7 @@ def test_mapping_one_million_synapses_takes_under_5_seconds():
 
 # ------------------------------------------------------------------- report
 def test_hardware_report_lists_cores_losses_and_wiring_cost():
-    sim.setup(timestep=0.1, chip="analog", chip_seed=3)
+    sim.setup(timestep=0.1, chip="analog", chip_seed=3, calibration=None)
     exc = sim.Population(600, sim.IF_cond_exp(**LIF), label="exc")
     inh = sim.Population(100, sim.IF_cond_exp(**LIF), label="inh")
     sim.Projection(exc, inh, sim.FixedProbabilityConnector(0.1, rng=sim.NumpyRNG(2)),
@@ -452,7 +456,7 @@ def test_ideal_chip_report_has_no_losses():
 
 
 def test_trial_noise_is_redrawn_each_trial_and_kept_apart_from_mismatch():
-    sim.setup(timestep=0.1, chip="analog", chip_seed=4)
+    sim.setup(timestep=0.1, chip="analog", chip_seed=4, calibration=None)
     cells = sim.Population(400, sim.IF_cond_exp(**LIF))
     mapped = simulator.state.mapping().populations[0]
     first = cells.get("v_thresh", hardware=True)
@@ -468,7 +472,7 @@ def test_trial_noise_is_redrawn_each_trial_and_kept_apart_from_mismatch():
     report = sim.hardware_report().as_dict()["populations"][0]["parameters"]["v_thresh"]
     assert report["noise_sigma"] == pytest.approx(0.2, rel=0.2)
     # without trial noise, every trial realises the same values
-    sim.setup(timestep=0.1, chip="analog", chip_seed=4, trial_noise=False)
+    sim.setup(timestep=0.1, chip="analog", chip_seed=4, trial_noise=False, calibration=None)
     cells = sim.Population(400, sim.IF_cond_exp(**LIF))
     quiet = cells.get("v_thresh", hardware=True)
     sim.run(1.0)
