@@ -10,6 +10,8 @@
 #   make examples [ARGS=...]       PyNN 0.13.0's example scripts, unchanged, on pyNN.sparsehw
 #   make benchmark [ARGS=...]      Vogels-Abbott COBA: sparsehw vs nest vs brian2
 #                                  e.g. make benchmark ARGS="--n 1000 --repeat-warm"
+#   make associative-memory [ARGS=...]  sparse associative memory (Tanaka et al. 2020):
+#                                  figures and numbers in results/associative_memory
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -29,7 +31,8 @@ PKG_SOURCES := setup.py pyproject.toml MANIFEST.in pyNN_sparsehw.pth _pyNN_spars
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
-.PHONY: venv install install-reference test demo conformance examples benchmark clean distclean
+.PHONY: venv install install-reference test demo conformance examples benchmark \
+        associative-memory clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -67,6 +70,9 @@ examples: $(STAMP_TEST)
 
 benchmark: $(STAMP_REF)
 	$(VPY) benchmarks/va_benchmark.py $(ARGS)
+
+associative-memory: $(STAMP_TEST)
+	$(VPY) examples/associative_memory.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
