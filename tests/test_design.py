@@ -17,7 +17,7 @@ from pyNN_sparsehw.design import (InfeasibleEmbedding, all_stable, capacity, cor
                                   mean_recall_overlap, modular, modular_long_range,
                                   module_index, overlap, perceptron, random_patterns, recall,
                                   recalls, sparsest_weights, stable, wiring_length)
-from pyNN_sparsehw.design.chip import (LIFUnits, chip_wiring_cost, connection_lists,
+from pyNN_sparsehw.design.spiking import (LIFUnits, chip_wiring_cost, connection_lists,
                                        normalise_rows, spiking_network, spiking_recall)
 from pyNN_sparsehw.design.images import (SHAPES, add_noise, from_bit_planes, gray_image,
                                          to_bit_planes)

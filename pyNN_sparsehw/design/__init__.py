@@ -4,9 +4,9 @@ capacity and wiring measures, and recall as a spiking network on the chip.
 
 Modules: grid (positions, distances, modules), topology (connectivity masks),
 learning (Hebbian, perceptron), sparsity (the linear program), recall (patterns,
-cues, sign dynamics), measures (capacity, wiring, cost-performance), chip (spiking
-realisation through the PyNN API, chip hop cost), images (gray-scale test images as
-bit planes). Conventions: patterns (P, N) of ±1; weights and masks (N, N) indexed
+cues, sign dynamics), measures (capacity, wiring, cost-performance), spiking (the
+network as LIF neurons through the PyNN API: recall on the chips, chip hop cost),
+images (gray-scale test images as bit planes). Conventions: patterns (P, N) of ±1; weights and masks (N, N) indexed
 [post, pre]; positions (3, N) in grid units.
 """
 
@@ -17,8 +17,8 @@ from .sparsity import sparsest_weights, SparseEmbedding, InfeasibleEmbedding
 from .recall import random_patterns, corrupt, overlap, recall, stable
 from .measures import (wiring_length, full_wiring_length, cost_performance,
                        mean_recall_overlap, all_stable, recalls, capacity, CapacityScan)
-from .chip import (LIFUnits, SpikingRecall, connection_lists, spiking_network,
-                   spiking_recall, chip_wiring_cost)
+from .spiking import (LIFUnits, SpikingRecall, connection_lists, spiking_network,
+                      spiking_recall, chip_wiring_cost)
 
 __all__ = ["grid_positions", "distances", "module_index",
            "modular", "modular_long_range", "distance_dependent",
