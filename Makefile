@@ -18,6 +18,8 @@
 #                                  the spread before/after; e.g. ARGS="--seed 3"
 #   make compensation              examples/compensation_*.py: inhibitory feedback and
 #                                  population coding against mismatch (figures, numbers)
+#   make associative-memory [ARGS=...]  sparse associative memory (Tanaka et al. 2020):
+#                                  figures and numbers in results/associative_memory
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -38,7 +40,7 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
 .PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
-        calibration compensation clean distclean
+        calibration compensation associative-memory clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -89,6 +91,9 @@ calibration: $(STAMP_TEST)
 compensation: $(STAMP_TEST)
 	$(VPY) examples/compensation_feedback.py
 	$(VPY) examples/compensation_redundancy.py
+
+associative-memory: $(STAMP_TEST)
+	$(VPY) examples/associative_memory.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
