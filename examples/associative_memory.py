@@ -187,10 +187,13 @@ def chip_recall(setting):
         reference = recall(weights, cues)
         row = dict(flip=flip, cue=float(np.mean(overlap(cues, patterns))),
                    rate_free=float(np.mean(overlap(reference, patterns))))
-        runs = [("ideal", 0), ("digital", 0)] + [("analog", s) for s in setting.analog_seeds]
-        for chip, seed in runs:
-            result = spiking_recall(weights, patterns, cues, chip=chip, chip_seed=seed)
-            key = chip if chip != "analog" else f"analog (seed {seed})"
+        runs = [("ideal", 0, None, "ideal"), ("digital", 0, None, "digital")]
+        for s in setting.analog_seeds:
+            runs += [("analog", s, None, f"analog (seed {s}, uncalibrated)"),
+                     ("analog", s, "auto", f"analog (seed {s}, calibrated)")]
+        for chip, seed, calibration, key in runs:
+            result = spiking_recall(weights, patterns, cues, chip=chip, chip_seed=seed,
+                                    setup_kwargs=dict(calibration=calibration))
             row[key] = float(np.mean(overlap(result.states, patterns)))
             row[key + " agreement"] = float(np.mean(result.states == reference))
         rows.append(row)
@@ -212,7 +215,7 @@ def chip_hops(setting):
                          sparsest_weights(patterns, distance, gamma).weights))
     rows = []
     for label, weights in networks:
-        hops = chip_wiring_cost(weights, chip="analog")
+        hops = chip_wiring_cost(weights, chip="analog", setup_kwargs=dict(calibration=None))
         rows.append(dict(network=label, connections=int(np.count_nonzero(weights)),
                          wiring_length=wiring_length(weights, distance),
                          chip_hops=hops["total"], chips_used=hops["cores_used"]))
@@ -311,7 +314,7 @@ def plot_chip(recall_rows, hop_rows, path):
     left.set_xticks(np.arange(len(keys)) + width * (len(recall_rows) - 1) / 2)
     left.set_xticklabels(keys, rotation=20, fontsize=8)
     left.set_ylabel("mean recall overlap")
-    left.set_title("recall: rate-free model vs spiking on the chips (uncalibrated)")
+    left.set_title("recall: rate-free model vs spiking on the chips")
     left.legend(fontsize=8)
     x = np.arange(len(hop_rows))
     right.bar(x - 0.2, [r["wiring_length"] for r in hop_rows], 0.4, label="grid length")

@@ -409,7 +409,7 @@ def test_recall_on_digital_is_within_five_percent_of_the_rate_free_model(chip_re
 def test_uncalibrated_analog_mismatch_degrades_recall(chip_recall_case):
     case = chip_recall_case
     analog = spiking_recall(case["weights"], case["patterns"], case["cues"], chip="analog",
-                            setup_kwargs=dict(trial_noise=False))
+                            setup_kwargs=dict(trial_noise=False, calibration=None))
     assert simulator.state.trial_noise is False            # setup_kwargs passed through
     digital = np.mean(overlap(case["digital"].states, case["patterns"]))
     assert np.mean(overlap(analog.states, case["patterns"])) < digital - 0.05
@@ -425,10 +425,12 @@ def test_chip_hop_cost_counts_synapses_between_chips():
     crossing = int(np.sum(mask & (half[:, None] != half[None, :])))
     weights = np.where(mask, 1.0, 0.0)
     weights[::2] *= -1.0                          # both projections carry synapses
-    cost = chip_wiring_cost(weights, chip="analog")
+    uncalibrated = dict(calibration=None)     # every circuit usable: placement as above
+    cost = chip_wiring_cost(weights, chip="analog", setup_kwargs=uncalibrated)
     assert cost["total"] == crossing and cost["cores_used"] == 2
     assert sum(cost["projections"].values()) == crossing
-    assert chip_wiring_cost(modular(positions, 4).astype(float), chip="analog")["total"] == 0
+    assert chip_wiring_cost(modular(positions, 4).astype(float), chip="analog",
+                            setup_kwargs=uncalibrated)["total"] == 0
     assert chip_wiring_cost(weights, chip="digital")["total"] == 0
 
 

@@ -33,9 +33,8 @@ receptors per neuron, delays up to 64 steps; on ``digital`` 1024 neurons and 128
 synaptic memory per core, delays up to 62 steps. The default delay (1 ms = 10 steps of
 0.1 ms) and the two receptors fit both.
 
-Calibration (another issue) is not applied here; ``setup_kwargs`` go to
-``sim.setup()`` unchanged, so e.g. ``{"calibration": "auto"}`` can be passed through
-once the backend understands it.
+``setup_kwargs`` go to ``sim.setup()`` unchanged, e.g. ``{"calibration": None}`` for
+an uncalibrated analog chip (the default there is ``"auto"``: calibrated).
 """
 
 from dataclasses import dataclass, field
