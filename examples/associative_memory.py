@@ -389,7 +389,7 @@ def main(argv=None):
     hop_rows = chip_hops(setting)
     timings["chip"] = time.perf_counter() - start
     _print_table(f"4. recall on the chips (N = {setting.chip_side ** 2}, "
-                 f"{setting.chip_patterns} patterns, optimised gamma = 0; uncalibrated)",
+                 f"{setting.chip_patterns} patterns, optimised gamma = 0)",
                  recall_rows, list(recall_rows[0]))
     _print_table("   wiring on the analog chip (N = 1024 over 2 chips)", hop_rows,
                  ["network", "connections", "wiring_length", "chip_hops", "chips_used"])
