@@ -49,7 +49,7 @@ _IGNORED_SETUP_KEYWORDS = {"threads", "spike_precision", "verbosity", "use_cvode
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
-          chip_seed=None, calibration="auto", trial_noise=True,
+          chip_seed=None, calibration="environment", trial_noise=True,
           rng_seed=simulator.DEFAULT_SEED, codegen="numpy", **extra_params):
     """Start a new simulation; any existing network is destroyed.
 
@@ -71,10 +71,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
         environment variable ``PYNN_SPARSEHW_CHIP_SEED`` if set, else 0.
     calibration : "auto", None, path or CalibrationResult
         Trim codes of the chip's circuits (:mod:`pyNN_sparsehw.calibration`):
-        "auto" (default) reads this chip instance's cached calibration or calibrates
-        it now (once; progress bar) and caches it; None runs uncalibrated (with a
-        warning); a path names a saved result. Circuits that failed calibration are
-        not used. Chips without trims (ideal, digital) ignore it.
+        "auto" reads this chip instance's cached calibration or calibrates it now
+        (once; progress bar) and caches it; None runs uncalibrated (with a warning);
+        a path names a saved result. Circuits that failed calibration are not used.
+        Chips without trims (ideal, digital) ignore it. Default: the environment
+        variable ``PYNN_SPARSEHW_CALIBRATION`` ("auto", "none" or a path) if set,
+        else "auto".
     trial_noise : bool
         Whether parameters with a ``noise`` entry in the chip model get fresh
         trial-to-trial deviations at every run after setup()/reset() (drawn from
@@ -99,6 +101,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
     if chip_seed is None:
         chip_seed = os.environ.get("PYNN_SPARSEHW_CHIP_SEED") or simulator.DEFAULT_CHIP_SEED
     # may calibrate now, through its own simulations: before this one is set up
+    if calibration == "environment":
+        calibration = calibration_from_environment()
     trims = _calibration.resolve(calibration, chip, int(chip_seed))
     common.setup(timestep, min_delay, max_delay=max_delay)
     state.chip = chip
@@ -112,6 +116,16 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
     state.min_delay = min_delay
     state.max_delay = max_delay
     return rank()
+
+
+def calibration_from_environment():
+    """setup()'s default calibration: the environment variable
+    ``PYNN_SPARSEHW_CALIBRATION`` ("auto", "none" or the path of a saved result, to run
+    unchanged scripts calibrated or not), else "auto"."""
+    value = os.environ.get("PYNN_SPARSEHW_CALIBRATION", "").strip()
+    if value.lower() == "none":
+        return None
+    return value or "auto"
 
 
 def end(compatible_output=True):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import plots
 from .progress import PROGRESS_ENV
-from .scripts import (CHIP_ENV, CHIP_SEED_ENV, ScriptError, environment, recorded_spikes,
+from .scripts import (CALIBRATION_ENV, CHIP_ENV, CHIP_SEED_ENV, ScriptError, environment, recorded_spikes,
                       run_script)
 
 COMMANDS = {
@@ -52,6 +52,10 @@ def _script_parser(command, description):
     parser.add_argument("--chip-seed", type=int, metavar="N",
                         help="which instance of the chip: its frozen mismatch "
                              "(sets PYNN_SPARSEHW_CHIP_SEED)")
+    parser.add_argument("--calibration", metavar="auto|none|PATH",
+                        help="calibration of an analog chip: auto (default: cached or "
+                             "calibrated now), none (uncalibrated) or a saved result "
+                             "(sets PYNN_SPARSEHW_CALIBRATION)")
     parser.add_argument("--out", metavar="DIR", help="results folder")
     return parser
 
@@ -124,7 +128,7 @@ def command_run(argv):
         RUN_PARSER.error(f"no script at {script}")
     out = Path(options.out) if options.out else Path("results") / Path(script).stem
     with environment(**{CHIP_ENV: options.chip, CHIP_SEED_ENV: options.chip_seed,
-                        PROGRESS_ENV: options.progress}):
+                        CALIBRATION_ENV: options.calibration, PROGRESS_ENV: options.progress}):
         try:
             module = run_script(script, args, "sparsehw")
         except ScriptError as error:
@@ -175,7 +179,8 @@ def command_compare(argv):
         COMPARE_PARSER.error(str(error))
     deterministic = {"auto": None, "yes": True, "no": False}[options.deterministic]
     result = compare(script, args, options.reference or ["nest"], chip=options.chip,
-                     chip_seed=options.chip_seed, out=options.out, tolerances=tolerances,
+                     chip_seed=options.chip_seed, calibration=options.calibration,
+                     out=options.out, tolerances=tolerances,
                      deterministic=deterministic, van_rossum_tau_ms=options.van_rossum_tau,
                      match_window_ms=options.match_window, timeout=options.timeout)
     print()

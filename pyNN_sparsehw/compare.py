@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from .scripts import (CHIP_ENV, CHIP_SEED_ENV, load_spikes, recorded_spikes, run_script,
+from .scripts import (CALIBRATION_ENV, CHIP_ENV, CHIP_SEED_ENV, load_spikes, recorded_spikes, run_script,
                       save_spikes, script_arguments)
 from .texttable import table
 from .spiketrains import (isi_cv, mean_rate_hz, rate_correlation, spike_agreement,
@@ -260,16 +260,19 @@ def missing_backend(simulator):
     return "" if found else f"PyNN has no backend pyNN.{simulator}"
 
 
-def run_simulator(simulator, script, args, folder, chip=None, chip_seed=None, timeout=None):
+def run_simulator(simulator, script, args, folder, chip=None, chip_seed=None, timeout=None,
+                  calibration=None):
     """Run `script` on ``pyNN.<simulator>`` in a new process; its files go to
-    ``folder``. Returns a :class:`SimulatorRun`."""
+    ``folder``. `chip`, `chip_seed` and `calibration` ("auto", "none" or a path) are
+    pyNN.sparsehw's setup() defaults there. Returns a :class:`SimulatorRun`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # the interpreter's own bin/ first, as in an activated virtual environment: tools
     # installed with the simulators (NEURON's nrnivmodl) are found
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     env = dict(os.environ, MPLBACKEND="Agg", PATH=path, PYNN_SPARSEHW_PROGRESS="off")
-    for key, value in ((CHIP_ENV, chip), (CHIP_SEED_ENV, chip_seed)):
+    for key, value in ((CHIP_ENV, chip), (CHIP_SEED_ENV, chip_seed),
+                       (CALIBRATION_ENV, calibration)):
         if value is not None:
             env[key] = str(value)
     command = [sys.executable, "-m", "pyNN_sparsehw.compare", "--worker", simulator,
@@ -367,7 +370,7 @@ def worker(simulator, folder, script, args):
 # ------------------------------------------------------------------ compare
 def compare(script, args=(), references=("nest",), chip=None, chip_seed=None, out=None,
             tolerances=None, deterministic=None, van_rossum_tau_ms=10.0,
-            match_window_ms=1.0, timeout=None, announce=print):
+            match_window_ms=1.0, timeout=None, announce=print, calibration=None):
     """Run `script` on pyNN.sparsehw and each reference; compare; write the results.
 
     Parameters
@@ -380,6 +383,8 @@ def compare(script, args=(), references=("nest",), chip=None, chip_seed=None, ou
         Reference backends (``pyNN.<name>``): nest, neuron, brian2...
     chip, chip_seed : str, int, optional
         Chip model and chip seed for pyNN.sparsehw (default: ``setup()``'s defaults).
+    calibration : str, optional
+        "auto", "none" or the path of a saved calibration (default: ``setup()``'s).
     out : path
         Output folder (default ``results/compare/<script>``).
     tolerances : Tolerances, optional
@@ -410,7 +415,7 @@ def compare(script, args=(), references=("nest",), chip=None, chip_seed=None, ou
         if not missing_backend(simulator):
             announce(f"running {script.name} on {label} ...")
         run = run_simulator(simulator, script, list(args), out / simulator, chip, chip_seed,
-                            timeout)
+                            timeout, calibration if simulator == CANDIDATE else None)
         runs[simulator] = run
         if run.status == "unavailable":
             announce(f"  {simulator} is not available ({run.message}): skipped")

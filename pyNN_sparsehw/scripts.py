@@ -41,6 +41,7 @@ BACKENDS = ("nest", "neuron", "brian2", "sparsehw", "brian", "nemo", "moose", "s
             "mock")
 CHIP_ENV = "PYNN_SPARSEHW_CHIP"
 CHIP_SEED_ENV = "PYNN_SPARSEHW_CHIP_SEED"
+CALIBRATION_ENV = "PYNN_SPARSEHW_CALIBRATION"
 
 
 class ScriptError(RuntimeError):

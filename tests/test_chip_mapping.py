@@ -499,3 +499,16 @@ def test_chip_layer_imports_neither_pynn_nor_brian2():
             for name in names:
                 assert name.split(".")[0] not in ("pyNN", "brian2", "pyNN_sparsehw"), \
                     f"{path.name} imports {name}"
+
+
+def test_calibration_default_comes_from_the_environment(monkeypatch):
+    from pyNN_sparsehw import calibration_from_environment
+    monkeypatch.delenv("PYNN_SPARSEHW_CALIBRATION", raising=False)
+    assert calibration_from_environment() == "auto"
+    monkeypatch.setenv("PYNN_SPARSEHW_CALIBRATION", "NONE")
+    assert calibration_from_environment() is None
+    with pytest.warns(UserWarning, match="chip 'analog' .* runs uncalibrated"):
+        sim.setup(chip="analog", chip_seed=9)
+    assert simulator.state.calibration is None
+    monkeypatch.setenv("PYNN_SPARSEHW_CALIBRATION", "/no/such/result.json")
+    assert calibration_from_environment() == "/no/such/result.json"

@@ -189,7 +189,7 @@ def test_chips_show(capsys, tmp_path):
     out = capsys.readouterr().out
     tau_m = next(line for line in out.splitlines() if line.startswith("tau_m "))
     assert tau_m.split()[1:] == ["DAC", "10-bit", "over", "[0.5,", "100]", "sigma", "15", "%",
-                                 "6-bit,", "span", "1", "-"]
+                                 "7-bit,", "span", "1.4", "-"]
     assert "fan-in per neuron         256" in out
     # a user's model with a table this listing does not know: shown as it is
     text = _shipped_text("ideal") + "\n[thermal]\nmax_temperature_c = 85.5\n"

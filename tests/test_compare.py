@@ -220,7 +220,8 @@ def test_compare_vogels_abbott_analog_differs(vogels_abbott_ideal, tmp_path):
     _, out, _ = vogels_abbott_ideal
     nest = load_spikes(out / "nest" / "spikes.npz")
     ideal = load_spikes(out / "sparsehw" / "spikes.npz")
-    analog = run_simulator("sparsehw", VOGELS_ABBOTT, VA_ARGS, tmp_path, chip="analog")
+    analog = run_simulator("sparsehw", VOGELS_ABBOTT, VA_ARGS, tmp_path, chip="analog",
+                           calibration="none")
     assert analog.status == "ok", analog.message
     result = compare_populations(analog.spikes, nest, Tolerances(), deterministic=False)
     baseline = compare_populations(ideal, nest, Tolerances(), deterministic=False)
