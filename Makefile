@@ -10,6 +10,8 @@
 #   make examples [ARGS=...]       PyNN 0.13.0's example scripts, unchanged, on pyNN.sparsehw
 #   make benchmark [ARGS=...]      Vogels-Abbott COBA: sparsehw vs nest vs brian2
 #                                  e.g. make benchmark ARGS="--n 1000 --repeat-warm"
+#   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
+#                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -29,7 +31,7 @@ PKG_SOURCES := setup.py pyproject.toml MANIFEST.in pyNN_sparsehw.pth _pyNN_spars
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
-.PHONY: venv install install-reference test demo conformance examples benchmark clean distclean
+.PHONY: venv install install-reference test demo conformance examples benchmark train-demo clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -67,6 +69,9 @@ examples: $(STAMP_TEST)
 
 benchmark: $(STAMP_REF)
 	$(VPY) benchmarks/va_benchmark.py $(ARGS)
+
+train-demo: $(STAMP_TEST)
+	$(VPY) examples/train_digits.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
