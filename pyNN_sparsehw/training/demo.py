@@ -9,13 +9,11 @@ and stage history.csv, history.json and history.png.
 
 import argparse
 import logging
-import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 
-from .experiment import Config, DEFAULT_STAGES, run_stage, train_offline, with_changes, Stage
+from .experiment import Config, run_experiment, train_offline, with_changes
 from .report import write_report
 
 
@@ -24,7 +22,7 @@ def parser():
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--chip", default="analog", help="chip model to train on")
     p.add_argument("--chip-seed", type=int, nargs="+", default=[0, 1],
-                   help="chip instances (frozen mismatch) to train on, one after another")
+                   help="chip instances (frozen mismatch) to train on")
     p.add_argument("--iterations", type=int, default=Config.iterations,
                    help="in-the-loop iterations")
     p.add_argument("--out", default=os.path.join("results", "train_digits"),
@@ -37,7 +35,7 @@ def parser():
                    help="epochs of offline training")
     p.add_argument("--hidden", type=int, default=Config.hidden, help="hidden neurons")
     p.add_argument("--jobs", type=int, default=1,
-                   help="chip seeds run in parallel processes")
+                   help="processes running chip seeds in parallel (same numbers as 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -55,24 +53,13 @@ def main(argv=None):
     print(f"rate model fitted to the ideal chip (RMS {software.transfer_rms:.2f} spikes); "
           f"software test accuracy {100 * software.test_accuracy:.2f} % "
           f"({software.seconds:.1f} s)")
-    ideal = run_stage(software, Stage("ideal", {}, False), "ideal", 0, progress)
-    jobs = [(software, stage, args.chip, seed, progress and args.jobs == 1)
-            for seed in args.chip_seed for stage in DEFAULT_STAGES]
-    if args.jobs > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-            results = list(pool.map(_run_stage, jobs))
-    else:
-        results = [_run_stage(job) for job in jobs]
+    software, ideal, results = run_experiment(chip=args.chip, chip_seeds=args.chip_seed,
+                                              progress=progress, software=software,
+                                              jobs=args.jobs)
     table = write_report(args.out, software, ideal, results)
     print(table)
     print(f"\nreports in {args.out}; total wall time {time.perf_counter() - start:.0f} s")
     return 0
-
-
-def _run_stage(job):
-    logging.getLogger("brian2").setLevel(logging.ERROR)
-    return run_stage(*job)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ version of pyNN.sparsehw does not know (e.g. ``calibration`` before calibration
 exists) is reported as not available, with the reason, instead of failing.
 """
 
+import logging
+import multiprocessing
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -216,15 +219,31 @@ def run_stage(software, stage, chip="analog", chip_seed=0, progress=True):
 
 
 def run_experiment(config=None, chip="analog", chip_seeds=(0,), stages=DEFAULT_STAGES,
-                   progress=True, software=None):
+                   progress=True, software=None, jobs=1):
     """Offline training (unless `software` is given), the ideal chip as a reference,
-    then every stage on every chip seed. Returns (software result, ideal-chip
-    accuracy on the test set, [StageResult])."""
+    then every stage on every chip seed, in `jobs` processes.
+
+    Returns (software result, ideal-chip :class:`StageResult`, [StageResult] in the
+    order seeds x stages). Each stage builds its own chip from its seeds, so the
+    numbers do not depend on `jobs`.
+    """
     software = software or train_offline(config or Config(), progress)
     ideal = run_stage(software, Stage("ideal", {}, False), "ideal", 0, progress)
-    results = [run_stage(software, stage, chip, seed, progress)
-               for seed in chip_seeds for stage in stages]
+    tasks = [(software, stage, chip, seed, progress and jobs == 1)
+             for seed in chip_seeds for stage in stages]
+    if jobs > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            results = list(pool.map(_run_stage_task, tasks))
+    else:
+        results = [run_stage(*task) for task in tasks]
     return software, ideal, results
+
+
+def _run_stage_task(task):
+    """run_stage in a worker process (which has Brian2's default logging)."""
+    logging.getLogger("brian2").setLevel(logging.ERROR)
+    return run_stage(*task)
 
 
 def with_changes(config, **changes):

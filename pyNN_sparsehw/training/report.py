@@ -51,7 +51,7 @@ def plot_history(result, software_accuracy, path):
                 label="chip (batch)")
     ax_acc.plot(it, [percent * r.software_accuracy for r in records], "s--", ms=3,
                 label="software model (batch)")
-    ax_acc.plot(it, [percent * r.software_test_accuracy for r in records], ":", 
+    ax_acc.plot(it, [percent * r.software_test_accuracy for r in records], ":",
                 label="software model (test)")
     for value, style, label in [(software_accuracy, "k-", "software-trained, software (test)"),
                                 (result.transfer_accuracy, "r--", "naive transfer, chip (test)"),

@@ -38,11 +38,19 @@ class IterationRecord:
 
 
 def batches(n_samples, batch_size, rng):
-    """Endless sample indices, `batch_size` at a time, reshuffled every epoch."""
-    while True:
-        order = rng.permutation(n_samples)
-        for start in range(0, n_samples - batch_size + 1, batch_size):
-            yield order[start:start + batch_size]
+    """Endless sample indices, `batch_size` at a time, reshuffled every epoch (the
+    last n_samples % batch_size of each epoch's order are left out)."""
+    if not 1 <= int(batch_size) <= n_samples:
+        raise ValueError(f"batch_size must lie in 1 .. {n_samples} (the training samples), "
+                         f"got {batch_size}")
+    batch_size = int(batch_size)
+
+    def stream():
+        while True:
+            order = rng.permutation(n_samples)
+            for start in range(0, n_samples - batch_size + 1, batch_size):
+                yield order[start:start + batch_size]
+    return stream()
 
 
 def train_software(model, code, x, y, epochs=40, batch_size=32, learning_rate=0.01, seed=0,
@@ -52,14 +60,12 @@ def train_software(model, code, x, y, epochs=40, batch_size=32, learning_rate=0.
     Returns the (loss, accuracy) on the training set after each epoch.
     """
     counts = code.counts(x)
-    rng = np.random.default_rng(seed)
+    stream = batches(len(y), batch_size, np.random.default_rng(seed))
     optimizer = Adam(learning_rate)
     history = []
-    n_batches = max(len(y) // batch_size, 1)
     for _ in tqdm(range(epochs), desc="software training", unit="epoch", disable=not progress):
-        order = rng.permutation(len(y))
-        for b in range(n_batches):
-            chosen = order[b * batch_size:(b + 1) * batch_size]
+        for _ in range(len(y) // batch_size):
+            chosen = next(stream)
             gradients, _, _ = model.gradients(model.forward(counts[chosen]), y[chosen])
             optimizer.update(model.weights, gradients)
             model.clip()
