@@ -91,6 +91,7 @@ setup(
         "scipy",
         "matplotlib",
         "tqdm",
+        "scikit-learn",      # the bundled 8x8 digits of the training demo
         'tomli; python_version<"3.11"',
     ],
     extras_require={
