@@ -330,7 +330,8 @@ def test_in_the_loop_training_recovers_the_analog_chip(software):
     chip (seed 1) naive transfer loses accuracy; training in the loop brings it back
     to within 2 points of the software model, with the weights on the chip's grid."""
     reduced = software.reconfigured(iterations=12, test_samples=180)
-    result = run_stage(reduced, Stage("uncalibrated", {}, True), "analog", 1, progress=False)
+    uncalibrated = Stage("uncalibrated", {"calibration": None}, True)
+    result = run_stage(reduced, uncalibrated, "analog", 1, progress=False)
     print(f"software {reduced.test_accuracy:.4f}, naive transfer "
           f"{result.transfer_accuracy:.4f}, in the loop {result.loop_accuracy:.4f}")
     assert result.available and len(result.history) == 12
