@@ -66,7 +66,8 @@ class HardwareReport:
         engine = state.engine
         t = state.t
         chip = dict(name=state.chip.name, kind=state.chip.kind, source=state.chip.source,
-                    hash=state.chip.hash, seed=state.chip_seed)
+                    hash=state.chip.hash, seed=state.chip_seed,
+                    calibration=_calibration_entry(state.calibration, state.chip))
         description = state.description
         spikes = {}
         if engine is not None:
@@ -107,6 +108,14 @@ class HardwareReport:
         chip = self.chip
         lines = [f"Hardware report: chip '{chip['name']}' ({chip['source']}, seed "
                  f"{chip['seed']}), {self.simulated_time_ms:g} ms simulated"]
+        calibration = chip.get("calibration")
+        if calibration is not None:
+            lines[0] += "\n" + (
+                f"calibrated: {calibration['usable_circuits']} of "
+                f"{calibration['circuits']} circuits usable, "
+                f"{calibration['failed_circuits']} failed (avoided by placement)"
+                if calibration["calibrated"] else
+                "uncalibrated: every trim at its middle code (setup(calibration='auto'))")
         lines.append(self._cores_text())
         lines.append(_table(
             ["population", "cell type", "circuit", "neurons", "cores", "spikes", "rate (Hz)"],
@@ -181,6 +190,20 @@ class HardwareReport:
         if len(cores["per_core"]) > MAX_CORE_ROWS:
             text += f"\n... and {len(cores['per_core']) - MAX_CORE_ROWS} more cores"
         return text
+
+
+def _calibration_entry(result, chip):
+    """Calibration status of the chip (None for chips without trim DACs)."""
+    has_trims = any("trim" in entry for entry in chip.neurons.get("parameters", {}).values())
+    if not has_trims:
+        return None
+    if result is None:
+        return dict(calibrated=False)
+    usable = result.usable
+    return dict(calibrated=True, circuits=int(usable.size),
+                usable_circuits=int(np.count_nonzero(usable)),
+                failed_circuits=int(usable.size - np.count_nonzero(usable)),
+                failures=result.failures())
 
 
 def _cores_entry(mapper):

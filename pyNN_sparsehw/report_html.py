@@ -99,6 +99,12 @@ def _summary(report):
             ("cores used", f"{_num(totals.get('cores_used'))} of "
                            f"{_num(report.get('cores', {}).get('available'))}"),
             ("wiring cost", f"{_num(totals.get('wiring_cost'))} synapse-hops")]
+    calibration = chip.get("calibration")
+    if calibration is not None:
+        rows.insert(2, ("calibration", (
+            f"{calibration['usable_circuits']} of {calibration['circuits']} circuits usable, "
+            f"{calibration['failed_circuits']} failed" if calibration.get("calibrated")
+            else "uncalibrated (every trim at its middle code)")))
     energy = report.get("energy")
     if energy:
         rows.append(("energy", f"{_si(energy.get('total_j'), 'J')} "

@@ -457,6 +457,12 @@ def test_failed_circuits_are_reported_and_avoided_by_placement(one_chip):
     sim.Population(512 - cores.size, sim.IF_cond_exp())
     placed = simulator.state.mapping().populations[0].circuits
     assert not set(placed) & set(circuits) and len(set(placed)) == placed.size
+    # the hardware report says how the chip is calibrated
+    status = sim.hardware_report().as_dict()["chip"]["calibration"]
+    assert status["calibrated"] and status["circuits"] == 512
+    assert status["failed_circuits"] == cores.size == 512 - status["usable_circuits"]
+    assert status["failures"] == result.failures()
+    assert f"{512 - cores.size} of 512 circuits usable" in str(sim.hardware_report())
     sim.setup(chip=one_chip.path, chip_seed=SEED, calibration=result)
     sim.Population(512, sim.IF_cond_exp(), label="all")
     with pytest.raises(ChipResourceError, match=rf"'all' does not fit.*{cores.size} circuits "

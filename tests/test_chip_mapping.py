@@ -427,6 +427,8 @@ def test_hardware_report_lists_cores_losses_and_wiring_cost():
     report = sim.hardware_report()
     data = json.loads(report.to_json())
     assert data["chip"]["name"] == "analog" and data["chip"]["seed"] == 3
+    assert data["chip"]["calibration"] == {"calibrated": False}
+    assert "uncalibrated: every trim at its middle code" in str(report)
     assert data["cores"]["used"] == 2
     assert [c["neurons"] for c in data["cores"]["per_core"]] == [512, 188]
     # inh sits on core 1 (chip 1, one hop east of chip 0)
@@ -450,6 +452,7 @@ def test_ideal_chip_report_has_no_losses():
     cells = sim.Population(10, sim.IF_cond_exp())
     sim.Projection(cells, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.0123))
     data = sim.hardware_report().as_dict()
+    assert data["chip"]["calibration"] is None          # no trim DACs
     assert data["cores"]["used"] == 1 and data["totals"]["wiring_cost"] == 0
     assert data["populations"][0]["parameters"] == {}
     assert data["projections"][0]["weights"]["bits"] is None

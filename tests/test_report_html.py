@@ -111,6 +111,18 @@ def test_plots_absent_without_data():
 
 
 # ------------------------------------------------------------------- page
+def test_page_shows_the_calibration_status():
+    report = synthetic_report()
+    assert "calibration" not in [row[0] for row in table_rows(render_html(report))]
+    report["chip"]["calibration"] = dict(calibrated=True, circuits=8192, usable_circuits=8053,
+                                         failed_circuits=139, failures={})
+    assert ["calibration", "8053 of 8192 circuits usable, 139 failed"] in \
+        table_rows(render_html(report))
+    report["chip"]["calibration"] = dict(calibrated=False)
+    assert ["calibration", "uncalibrated (every trim at its middle code)"] in \
+        table_rows(render_html(report))
+
+
 def test_page_has_every_section_with_its_numbers():
     page = render_html(synthetic_report(), title="va")
     for heading in ("Resources per core", "Populations", "Memory per projection by encoding",
