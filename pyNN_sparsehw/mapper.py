@@ -92,10 +92,6 @@ class MappedProjection:
         """Sum over synapses of the routing hops."""
         return int(self.hops.sum())
 
-    def effective_weights(self):
-        """Weights as the chip applies them (code value times gain)."""
-        return self.spec.weights if self.spec.gain is None else self.spec.weights * self.spec.gain
-
 
 class Mapper:
     """Maps a network description onto a chip, incrementally.

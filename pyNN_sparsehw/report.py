@@ -25,6 +25,7 @@ import numpy as np
 
 from .chip import energy as energy_model
 from .chip.memory import memory_size
+from .texttable import table
 
 UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV"}
 MAX_CORE_ROWS = 16
@@ -117,27 +118,27 @@ class HardwareReport:
                 if calibration["calibrated"] else
                 "uncalibrated: every trim at its middle code (setup(calibration='auto'))")
         lines.append(self._cores_text())
-        lines.append(_table(
+        lines.append(_header_table(
             ["population", "cell type", "circuit", "neurons", "cores", "spikes", "rate (Hz)"],
             [[p["label"], p["cell_type"], p["circuit"], p["size"], _core_span(p["cores"]),
               _fmt(p["spikes"]), _fmt(p["mean_rate_hz"])] for p in self.populations]))
         parameter_rows = [
-            [p["label"], name, _fmt(q.get("clipped")), _percent(q.get("rms_relative_error")),
+            [p["label"], name, _fmt(q.get("clipped")), percent(q.get("rms_relative_error")),
              _sigma(q.get("mismatch_sigma"), q.get("mismatch_relative"))]
             for p in self.populations for name, q in p["parameters"].items()
             if q.get("clipped") or q.get("rms_relative_error", 0) >= SHOWN_ERROR
             or q.get("mismatch_sigma")]
         if parameter_rows:
-            lines.append("Neuron parameters (representation and frozen mismatch)\n" + _table(
+            lines.append("Neuron parameters (representation and frozen mismatch)\n" + _header_table(
                 ["population", "parameter", "clipped", "RMS error", "mismatch sigma"],
                 parameter_rows))
-        lines.append(_table(
+        lines.append(_header_table(
             ["projection", "pre -> post", "synapses", "events", "weight bits", "step",
              "clipped", "zeroed", "RMS error", "gain sigma", "delay steps", "wiring cost"],
             [[p["label"], f"{p['pre']} -> {p['post']}", p["synapses"],
               _fmt(p["synaptic_events"]), _fmt(p["weights"]["bits"]),
               _step(p["weights"]), _fmt(p["weights"]["clipped"]), _fmt(p["weights"]["zeroed"]),
-              _percent(p["weights"]["rms_relative_error"]), _percent(p["gain_sigma"]),
+              percent(p["weights"]["rms_relative_error"]), percent(p["gain_sigma"]),
               _span(p["delays"]["min_steps"], p["delays"]["max_steps"]), p["wiring_cost"]]
              for p in self.projections]))
         memory_rows = [[p["label"], p["memory"]["encoding"], _kib(p["memory"]["bits"]),
@@ -146,7 +147,7 @@ class HardwareReport:
                        for p in self.projections if p["memory"] is not None]
         if memory_rows:
             lines.append("Synaptic memory (chosen encoding; what each encoding would take)\n" +
-                         _table(["projection", "encoding", "size", "words/spike"] +
+                         _header_table(["projection", "encoding", "size", "words/spike"] +
                                 list(ENCODING_COLUMNS), memory_rows))
         if self.energy is not None:
             lines.append(self._energy_text())
@@ -167,10 +168,10 @@ class HardwareReport:
         rows = [[name, _joules(value), f"{100 * value / energy['total_j']:.1f} %"
                  if energy["total_j"] > 0 else "-"]
                 for name, value in energy["by_category"].items()]
-        parts = [head + ")", _table(["category", "energy", "share"], rows)]
-        parts.append(_table(["population", "energy"], [[k, _joules(v)] for k, v in
+        parts = [head + ")", _header_table(["category", "energy", "share"], rows)]
+        parts.append(_header_table(["population", "energy"], [[k, _joules(v)] for k, v in
                                                        energy["populations"].items()]))
-        parts.append(_table(["projection", "energy"], [[k, _joules(v)] for k, v in
+        parts.append(_header_table(["projection", "energy"], [[k, _joules(v)] for k, v in
                                                        energy["projections"].items()]))
         return "\n".join(parts[:2]) + "\n\n" + parts[2] + "\n\n" + parts[3]
 
@@ -185,7 +186,7 @@ class HardwareReport:
         rows = [[c["core"], c["chip"], f"({c['x']}, {c['y']})", c["neurons"], c["synapses"],
                  _memory(c["memory_bits"], limits["synaptic_memory_bits"]), c["input_axons"]]
                 for c in cores["per_core"][:MAX_CORE_ROWS]]
-        text = header + "\n" + _table(
+        text = header + "\n" + _header_table(
             ["core", "chip", "(x, y)", "neurons", "synapses", "memory", "input axons"], rows)
         if len(cores["per_core"]) > MAX_CORE_ROWS:
             text += f"\n... and {len(cores['per_core']) - MAX_CORE_ROWS} more cores"
@@ -358,7 +359,8 @@ def _fmt(value):
     return str(value)
 
 
-def _percent(value):
+def percent(value):
+    """A fraction as a percentage with two decimals, "-" for None."""
     return "-" if value is None else f"{100 * value:.2f} %"
 
 
@@ -398,13 +400,8 @@ def _memory(bits, limit):
     return f"{bits / 8192:.1f} KiB ({100 * bits / limit:.0f} %)"
 
 
-def _table(header, rows):
-    cells = [header] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[k]) for row in cells) for k in range(len(header))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)).rstrip(),
-           "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells[1:]]
-    return "\n".join(out)
+def _header_table(header, rows):
+    return table([header, *rows])
 
 
 def _json_default(value):

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from . import plots
+from .report import percent
 
 REPORT_FILE = "hardware_report.json"
 HTML_FILE = "report.html"
@@ -192,15 +193,15 @@ def _quantization(report):
         rows.append((p["label"], f"{p['pre']} → {p['post']}", p.get("synapses"),
                      _num(weights.get("bits")) if weights.get("bits") else "float", step,
                      _num(weights.get("clipped")), _num(weights.get("zeroed")),
-                     _percent(weights.get("rms_relative_error")),
+                     percent(weights.get("rms_relative_error")),
                      _steps(delays.get("min_steps"), delays.get("max_steps")),
-                     _percent(delays.get("rms_relative_error")),
+                     percent(delays.get("rms_relative_error")),
                      _num(p.get("wiring_cost")), _num(p.get("mean_hops"))))
     parts = ["<h3>Projections: weights and delays</h3>", _table(
         ["projection", "pre → post", "synapses", "weight bits", "step", "clipped", "zeroed",
          "weight RMS error", "delay steps", "delay RMS error", "wiring cost", "mean hops"],
         rows)]
-    rows = [(p["label"], name, _num(q.get("clipped")), _percent(q.get("rms_relative_error")))
+    rows = [(p["label"], name, _num(q.get("clipped")), percent(q.get("rms_relative_error")))
             for p in report.get("populations", [])
             for name, q in (p.get("parameters") or {}).items()
             if "clipped" in q or "rms_relative_error" in q]
@@ -221,7 +222,7 @@ def _mismatch(report):
              "sigma)</h3>",
              _table(["population", "parameter", "frozen mismatch", "trial noise sigma"], rows)
              if rows else _na("this chip has no neuron mismatch")]
-    gains = [(p["label"], _percent(p.get("gain_sigma")))
+    gains = [(p["label"], percent(p.get("gain_sigma")))
              for p in report.get("projections", []) if p.get("gain_sigma")]
     parts.append("<h3>Synapse gains (measured sigma)</h3>")
     parts.append(_table(["projection", "gain sigma"], gains) if gains
@@ -282,10 +283,6 @@ def _num(value):
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
-
-
-def _percent(value):
-    return "-" if value is None else f"{100 * value:.2f} %"
 
 
 def _sigma(value, relative):
