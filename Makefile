@@ -35,7 +35,7 @@ ARGS   ?=
 # Scripts run as `python path/script.py` only get their own folder on sys.path.
 PYTEST := PYTHONSAFEPATH=1 $(VPY) -m pytest
 
-PKG_SOURCES := setup.py pyproject.toml MANIFEST.in pyNN_sparsehw.pth _pyNN_sparsehw_alias.py \
+PKG_SOURCES := setup.py pyproject.toml constraints.txt MANIFEST.in pyNN_sparsehw.pth _pyNN_sparsehw_alias.py \
                $(shell find pyNN_sparsehw models -name '*.py' -o -name '*.toml' 2>/dev/null)
 
 STAMP_TEST := $(VENV)/.installed-test
@@ -48,9 +48,13 @@ venv install: $(STAMP_TEST)
 
 install-reference: $(STAMP_REF)
 
+# Every install is pinned by constraints.txt (PIP_CONSTRAINT also reaches pip's
+# isolated build environment); setup.py keeps the ranges.
+PIP := PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(VPY) -m pip install -c constraints.txt
+
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --upgrade pip
+	$(VPY) -m pip install -c constraints.txt pip
 
 # setuptools reuses build/lib between builds: drop it so that a deleted module
 # cannot survive in the wheel.
@@ -58,12 +62,12 @@ CLEAN_BUILD := rm -rf build/lib build/bdist.* pyNN_sparsehw.egg-info
 
 $(STAMP_TEST): $(VPY) $(PKG_SOURCES)
 	$(CLEAN_BUILD)
-	$(VPY) -m pip install ".[test]"
+	$(PIP) ".[test]"
 	touch $@
 
 $(STAMP_REF): $(VPY) $(PKG_SOURCES)
 	$(CLEAN_BUILD)
-	$(VPY) -m pip install ".[test,reference]"
+	$(PIP) ".[test,reference]"
 	touch $@ $(STAMP_TEST)
 
 test: $(STAMP_TEST)

@@ -82,7 +82,7 @@ setup(
     py_modules=["_pyNN_sparsehw_alias"],
     install_requires=[
         "PyNN==0.13.0",
-        "brian2>=2.9",
+        "brian2>=2.9,<3",
         'numpy<2.4; python_version<"3.12"',
         'numpy; python_version>="3.12"',
         "neo",
@@ -95,8 +95,18 @@ setup(
         'tomli; python_version<"3.11"',
     ],
     extras_require={
-        "test": ["pytest", "nest-simulator", "elephant"],
-        "reference": ["nest-simulator", "neuron"],
+        # training through time (PyTorch, CPU); pin torch in constraints.txt: an
+        # unpinned torch pulls a CUDA build of several GB
+        "train": ["torch>=2.2,<3"],
+        # chip-instance sweeps on dask.distributed
+        "sweep": ["dask[distributed]>=2024.1", "distributed>=2024.1"],
+        # the Neuromorphic Intermediate Representation
+        "nir": ["nir>=1.0.5,<2", "h5py>=3.8"],
+        "docs": ["sphinx>=7", "numpydoc>=1.6"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "nest-simulator>=3.8", "elephant>=1.0",
+                 "snntorch>=0.9", "torch>=2.2,<3", "dask[distributed]>=2024.1",
+                 "distributed>=2024.1", "nir>=1.0.5,<2", "h5py>=3.8"],
+        "reference": ["nest-simulator>=3.8", "neuron>=9"],
     },
     entry_points={"console_scripts": ["sparsehw = pyNN_sparsehw.cli:main"]},
     cmdclass={"build_py": build_py_with_pth},
