@@ -63,7 +63,7 @@ KNOWN_DIFFERENCES = {
 
 
 def run_case(case, script, arguments, chip, reference, out):
-    from pyNN_sparsehw import cli
+    from pyNN_sparsehw.cli import commands as cli
     calibration = "auto" if chip.endswith("+cal") else "none"
     argv = ["compare", str(script), *arguments, "--chip", chip.removesuffix("+cal"),
             "--calibration", calibration, "--reference", reference, "--out", str(out)]

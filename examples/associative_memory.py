@@ -33,12 +33,12 @@ import time
 
 import numpy as np
 
-from pyNN_sparsehw.design import (capacity, chip_wiring_cost, corrupt, cost_performance,
+from pyNN_sparsehw.associative_memory import (capacity, chip_wiring_cost, corrupt, cost_performance,
                                   distances, full_wiring_length, grid_positions,
                                   mean_recall_overlap, modular, modular_long_range, overlap,
                                   perceptron, random_patterns, recall, recalls,
                                   sparsest_weights, spiking_recall, wiring_length)
-from pyNN_sparsehw.design.images import (SHAPES, add_noise, from_bit_planes, gray_image,
+from pyNN_sparsehw.associative_memory.images import (SHAPES, add_noise, from_bit_planes, gray_image,
                                          to_bit_planes)
 
 FLIP = 0.10          # fraction of flipped units in a recall cue

@@ -32,7 +32,7 @@ from .calibration import CalibrationResult                         # noqa: F401
 from .chip import load_chip, available_chips                       # noqa: F401
 from .populations import Population, PopulationView, Assembly      # noqa: F401
 from .projections import Projection                                # noqa: F401
-from .report import HardwareReport
+from .report.hardware import HardwareReport
 from .standardmodels.cells import *                                # noqa: F401, F403
 from .standardmodels.electrodes import *                           # noqa: F401, F403
 from .standardmodels.synapses import *                             # noqa: F401, F403

@@ -11,7 +11,8 @@ from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
-from . import mapping, simulator
+from .mapping import vocabulary as mapping
+from . import simulator
 from .recording import Recorder
 
 

@@ -17,7 +17,7 @@ from pyNN.standardmodels import StandardSynapseType
 from . import simulator
 from .populations import resolve_cells
 from .connectivity import build, evaluate_at
-from .mapping import check_hardware_options
+from .mapping.vocabulary import check_hardware_options
 from .standardmodels.synapses import StaticSynapse
 
 AGGREGATE = {"sum": np.add.at, "min": np.minimum.at, "max": np.maximum.at}
@@ -35,7 +35,7 @@ class Projection(common.Projection):
         """PyNN's Projection, plus `hardware`: per-projection mapping options, a dict
         with any of ``weight_scale`` (weight of one weight-code step, nA/uS/mV),
         ``rounding`` ("nearest" or "stochastic") and ``exponent_group``
-        ("projection" or "row"), see ``pyNN_sparsehw.mapping.HARDWARE_OPTIONS``."""
+        ("projection" or "row"), see ``pyNN_sparsehw.mapping.vocabulary.HARDWARE_OPTIONS``."""
         super().__init__(presynaptic_population, postsynaptic_population, connector,
                          synapse_type, source, receptor_type, space, label)
         self._hardware_view = False

@@ -8,7 +8,7 @@ import numpy as np
 from pyNN import recording
 
 from . import simulator
-from .mapping import circuit_state_name
+from .mapping.vocabulary import circuit_state_name
 
 
 class Recorder(recording.Recorder):

@@ -15,8 +15,8 @@ import numpy as np
 
 from pyNN import common
 
-from . import mapping
-from .mapper import Mapper
+from .mapping import vocabulary as mapping
+from .mapping.mapper import Mapper
 from .chip import load_chip
 from .description import NetworkDescription
 from .engine import Engine, CurrentInjectionSpec

@@ -16,7 +16,7 @@ import pyNN.sparsehw as sim
 from pyNN_sparsehw import simulator
 from pyNN_sparsehw.chip import ChipModel, load_chip
 from pyNN_sparsehw.chip.placement import ChipResourceError
-from pyNN_sparsehw.mapping import MappingError
+from pyNN_sparsehw.mapping.vocabulary import MappingError
 
 # these tests read the uncalibrated chip on purpose (calibration=None)
 pytestmark = pytest.mark.filterwarnings("ignore:chip .* runs uncalibrated:UserWarning")

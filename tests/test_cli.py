@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyNN_sparsehw import cli, scripts
-from pyNN_sparsehw.progress import AUTO_DELAY_S, SimulationProgress, progress_mode
+from pyNN_sparsehw.cli import commands as cli, scripts
+from pyNN_sparsehw.engine.progress import AUTO_DELAY_S, SimulationProgress, progress_mode
 
 GET_SIMULATOR_SCRIPT = """\
 from pyNN.utility import get_simulator

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyNN_sparsehw import cli
-from pyNN_sparsehw.compare import (Tolerances, compare_populations, count_reliability,
+from pyNN_sparsehw.cli import commands as cli
+from pyNN_sparsehw.cli.compare import (Tolerances, compare_populations, count_reliability,
                                    population_checks, population_metrics, run_simulator,
                                    summary_text)
-from pyNN_sparsehw.scripts import load_spikes, save_spikes
-from pyNN_sparsehw.spiketrains import (PopulationSpikes, isi_cv, matched_spike_pairs,
+from pyNN_sparsehw.cli.scripts import load_spikes, save_spikes
+from pyNN_sparsehw.report.spiketrains import (PopulationSpikes, isi_cv, matched_spike_pairs,
                                        rate_correlation, spike_agreement,
                                        van_rossum_distances)
 
@@ -263,7 +263,7 @@ def test_nothing_compared_exit_status(tmp_path, capsys):
 
 def test_worker_reports_missing_simulator(tmp_path, monkeypatch):
     """A backend module that exists but whose simulator cannot be imported."""
-    from pyNN_sparsehw import compare
+    from pyNN_sparsehw.cli import compare
     monkeypatch.setitem(sys.modules, "pyNN.nest", None)     # import pyNN.nest fails
     status = compare.worker("nest", tmp_path, tmp_path / "never_run.py", [])
     info = json.loads((tmp_path / "run.json").read_text())
@@ -273,7 +273,7 @@ def test_worker_reports_missing_simulator(tmp_path, monkeypatch):
 
 
 def test_worker_saves_spikes_and_report(tmp_path):
-    from pyNN_sparsehw import compare
+    from pyNN_sparsehw.cli import compare
     script = tmp_path / "net.py"
     script.write_text(
         "import pyNN.nest as sim\n"

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from pyNN_sparsehw import cli, plots
-from pyNN_sparsehw.report_html import render_html, write_html
+from pyNN_sparsehw.cli import commands as cli
+from pyNN_sparsehw.report import plots
+from pyNN_sparsehw.report.html import render_html, write_html
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
 
@@ -164,7 +165,7 @@ def test_write_html_embeds_rasters(tmp_path, capsys):
     (tmp_path / "hardware_report.json").write_text(json.dumps(synthetic_report()))
     figure = plots.rasters({"sparsehw": []})
     assert figure is None
-    from pyNN_sparsehw.spiketrains import PopulationSpikes
+    from pyNN_sparsehw.report.spiketrains import PopulationSpikes
     spikes = PopulationSpikes("exc", 10, np.arange(10), np.arange(10), np.linspace(1, 90, 10),
                               0.0, 100.0)
     plots.save_png(plots.rasters({"sparsehw": [spikes]}), tmp_path / "rasters.png")

@@ -5,7 +5,7 @@ A result belongs to one chip model (by content hash) and one chip instance
 It holds
 
 - ``codes``: for each trim stream the mapper uses (the stream names of
-  :func:`pyNN_sparsehw.mapping.parameter_key`: ``"v_rest"``, ``"tau_m"``,
+  :func:`pyNN_sparsehw.mapping.vocabulary.parameter_key`: ``"v_rest"``, ``"tau_m"``,
   ``"tau_syn[0]"``, ``"gain_syn[1]"``...) an int array of shape
   (n_cores, neurons_per_core); streams without codes stay at the middle code;
 - ``success``: for each calibrated quantity a bool array of the same shape, False

@@ -20,7 +20,7 @@ import brian2
 from brian2 import ms, second
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-from ..progress import SimulationProgress
+from .progress import SimulationProgress
 from .circuits import MEMBRANES, KINETICS, integration_method, receptor_equations, unit_of
 
 logger = logging.getLogger("pyNN_sparsehw")

@@ -1,6 +1,6 @@
 """The mapped network: what the engine is asked to simulate.
 
-Plain records of numpy arrays, produced by :mod:`pyNN_sparsehw.mapping` from the
+Plain records of numpy arrays, produced by :mod:`pyNN_sparsehw.mapping.vocabulary` from the
 network description and a chip model. The engine builds Brian2 objects from them
 and knows nothing else. Units are PyNN's standard units (ms, mV, nA, nF, µS, Hz).
 """

@@ -1,7 +1,7 @@
 """Standard cell types. Each is the PyNN class with identity translations.
 
 Which circuit realises each type is decided by the chip mapping
-(:data:`pyNN_sparsehw.mapping.CELL_CIRCUITS`), not here.
+(:data:`pyNN_sparsehw.mapping.vocabulary.CELL_CIRCUITS`), not here.
 """
 
 from pyNN.standardmodels import cells, build_translations

@@ -1,4 +1,4 @@
-"""Spatially arranged sparse associative memory (pyNN_sparsehw.design), after Tanaka et
+"""Spatially arranged sparse associative memory (pyNN_sparsehw.associative_memory), after Tanaka et
 al. 2020 (IEEE TNNLS 31(1)): builders, learning rules, the sparsity program, measures,
 the paper's orderings, the capacity anchors and recall as spiking networks on the
 chips."""
@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from pyNN_sparsehw import simulator
-from pyNN_sparsehw.design import (InfeasibleEmbedding, all_stable, capacity, corrupt,
+from pyNN_sparsehw.associative_memory import (InfeasibleEmbedding, all_stable, capacity, corrupt,
                                   cost_performance, distance_dependent, distances,
                                   full_wiring_length, grid_positions, hebbian,
                                   mean_recall_overlap, modular, modular_long_range,
                                   module_index, overlap, perceptron, random_patterns, recall,
                                   recalls, sparsest_weights, stable, wiring_length)
-from pyNN_sparsehw.design.spiking import (LIFUnits, chip_wiring_cost, connection_lists,
+from pyNN_sparsehw.associative_memory.spiking import (LIFUnits, chip_wiring_cost, connection_lists,
                                        normalise_rows, spiking_network, spiking_recall)
-from pyNN_sparsehw.design.images import (SHAPES, add_noise, from_bit_planes, gray_image,
+from pyNN_sparsehw.associative_memory.images import (SHAPES, add_noise, from_bit_planes, gray_image,
                                          to_bit_planes)
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

@@ -4,7 +4,7 @@
   increasing order, before the first P at which a criterion fails: all patterns
   stable (:func:`all_stable`, the fixed-point capacity) or recall from noisy cues
   (:func:`recalls`, mean overlap after the sign dynamics of
-  :mod:`~pyNN_sparsehw.design.recall`). The network is learned anew for every P,
+  :mod:`~pyNN_sparsehw.associative_memory.recall`). The network is learned anew for every P,
   always from the first P rows of one pattern set.
 * Wiring cost on the grid (:func:`wiring_length`): the summed length of all
   connections, in grid units.

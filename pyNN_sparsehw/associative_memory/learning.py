@@ -5,7 +5,7 @@ Conventions: ``patterns`` has shape (P, N), entries ±1; weights ``w[i, j]`` (sh
 (N, N)) carry the input of neuron ``i`` from neuron ``j``; the local field of neuron i
 in state s is ``h_i = sum_j w[i, j] s_j`` and pattern mu is a fixed point of the sign
 dynamics when ``xi_i^mu h_i^mu > 0`` for every i. ``mask[i, j]`` (boolean (N, N), from
-:mod:`~pyNN_sparsehw.design.topology`) says which connections exist; weights outside
+:mod:`~pyNN_sparsehw.associative_memory.topology`) says which connections exist; weights outside
 the mask and on the diagonal are zero. Weights are dimensionless.
 """
 

@@ -1,6 +1,6 @@
 """HardwareReport: what the network uses on the chip and what the chip did to it.
 
-Built from the mapped network (:class:`~pyNN_sparsehw.mapper.Mapper`) and the
+Built from the mapped network (:class:`~pyNN_sparsehw.mapping.mapper.Mapper`) and the
 engine's counters (spikes per population, synaptic events per projection, counted in
 the simulation, not estimated):
 
@@ -23,8 +23,8 @@ import json
 
 import numpy as np
 
-from .chip import energy as energy_model
-from .chip.memory import memory_size
+from ..chip import energy as energy_model
+from ..chip.memory import memory_size
 from .texttable import table
 
 UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV"}

@@ -12,9 +12,9 @@ otherwise the cell type is an error naming the type and the chip.
 
 import numpy as np
 
-from .chip import quantize
-from .chip.encodings import ENCODINGS
-from .engine.circuits import MEMBRANES
+from ..chip import quantize
+from ..chip.encodings import ENCODINGS
+from ..engine.circuits import MEMBRANES
 
 #: PyNN cell type -> (membrane circuit, kinetics of its two receptors)
 CELL_CIRCUITS = {

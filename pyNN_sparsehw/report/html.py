@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from . import plots
-from .report import percent
+from .hardware import percent
 
 REPORT_FILE = "hardware_report.json"
 HTML_FILE = "report.html"

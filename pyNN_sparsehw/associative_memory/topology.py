@@ -5,7 +5,7 @@ Every builder returns ``mask`` of shape (N, N) with ``mask[i, j]`` True when neu
 the weights ``w[i, j]`` of the learning rules, whose local field is
 ``h_i = sum_j w[i, j] s_j``. No neuron connects to itself. ``np.nonzero(mask)`` gives
 the (post, pre) index arrays. Positions are (3, N) arrays in grid units
-(:func:`~pyNN_sparsehw.design.grid.grid_positions`).
+(:func:`~pyNN_sparsehw.associative_memory.grid.grid_positions`).
 """
 
 import numpy as np

@@ -4,8 +4,8 @@ Used by ``sparsehw chips`` and ``sparsehw chips show NAME``. Only the model's TO
 content is read (:class:`~pyNN_sparsehw.chip.ChipModel`); nothing is mapped.
 """
 
-from .chip import available_chips, load_chip
-from .texttable import table
+from ..chip import available_chips, load_chip
+from ..report.texttable import table
 
 COLUMNS = ("chip", "kind", "neurons/core", "cores/chip", "chips", "weight bits", "fan-in",
            "memory/core", "mismatch")

@@ -14,7 +14,7 @@
 options listed above are taken by ``sparsehw``, everything else goes to the
 script. Arguments after ``--`` all go to the script (for a script with an option of
 the same name as one of ours). How the script is pointed at each simulator is
-described in :mod:`pyNN_sparsehw.scripts`.
+described in :mod:`pyNN_sparsehw.cli.scripts`.
 """
 
 import argparse
@@ -22,8 +22,8 @@ import importlib
 import sys
 from pathlib import Path
 
-from . import plots
-from .progress import PROGRESS_ENV
+from ..report import plots
+from ..engine.progress import PROGRESS_ENV
 from .scripts import (CALIBRATION_ENV, CHIP_ENV, CHIP_SEED_ENV, ScriptError, environment, recorded_spikes,
                       run_script)
 
@@ -194,8 +194,8 @@ def command_compare(argv):
 
 def command_chips(argv):
     """``sparsehw chips`` / ``sparsehw chips show NAME``."""
-    from .chip import load_chip
-    from .chip.model import ChipModelError
+    from ..chip import load_chip
+    from ..chip.model import ChipModelError
     from .chipinfo import chip_text, chips_table
     parser = argparse.ArgumentParser(prog="sparsehw chips",
                                      description="List the chip models, or show one.")
@@ -218,7 +218,7 @@ def command_chips(argv):
 
 def command_report(argv):
     """``sparsehw report RESULTS_DIR``: write RESULTS_DIR/report.html."""
-    from .report_html import write_html
+    from ..report.html import write_html
     parser = argparse.ArgumentParser(
         prog="sparsehw report",
         description="Render the hardware report saved by `sparsehw run` as one "
@@ -270,7 +270,3 @@ def main(argv=None):
         print(f"sparsehw: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
     return handlers[command](rest)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chip import quantize
-from .chip.memory import choose as choose_encoding, split_blocks
-from .chip.mismatch import frozen_deviation, trial_noise
-from .chip.placement import ChipResourceError, Mesh, Placer
-from .chip.realise import is_relative, realise
-from .engine.circuits import MEMBRANES
-from .engine.specs import NeuronGroupSpec, SynapseGroupSpec
-from .mapping import (MappingError, WEIGHT_KINDS, circuit_of,
+from ..chip import quantize
+from ..chip.memory import choose as choose_encoding, split_blocks
+from ..chip.mismatch import frozen_deviation, trial_noise
+from ..chip.placement import ChipResourceError, Mesh, Placer
+from ..chip.realise import is_relative, realise
+from ..engine.circuits import MEMBRANES
+from ..engine.specs import NeuronGroupSpec, SynapseGroupSpec
+from .vocabulary import (MappingError, WEIGHT_KINDS, circuit_of,
                       circuit_initial_values, circuit_parameters, engine_receptor,
                       parameter_key, source_kind, source_parameters, synapse_parameters)
 

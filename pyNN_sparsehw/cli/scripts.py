@@ -34,7 +34,7 @@ import sys
 
 import numpy as np
 
-from .spiketrains import PopulationSpikes
+from ..report.spiketrains import PopulationSpikes
 
 #: names of PyNN backends (``pyNN.<name>``) that a script may ask for
 BACKENDS = ("nest", "neuron", "brian2", "sparsehw", "brian", "nemo", "moose", "spiNNaker",
@@ -198,7 +198,7 @@ def recorded_spikes(backend_module):
     """The spikes of every population that records spikes, from the backend's
     recorders, in the order the populations were created.
 
-    Returns a list of :class:`~pyNN_sparsehw.spiketrains.PopulationSpikes`, one per
+    Returns a list of :class:`~pyNN_sparsehw.report.spiketrains.PopulationSpikes`, one per
     population and recorded segment (``reset()`` starts a new one): labels that
     repeat get ``#2``, ``#3``...; segments after the first get ``[segment k]``.
     """

@@ -61,7 +61,7 @@ def sparsest_weights(patterns, distance, gamma=0.0, kappa=1.0, mask=None, inputs
     ----------
     patterns : array (P, N) of ±1
     distance : array (N, N)
-        d_ij in grid units (:func:`~pyNN_sparsehw.design.grid.distances`); must be
+        d_ij in grid units (:func:`~pyNN_sparsehw.associative_memory.grid.distances`); must be
         positive off the diagonal when gamma != 0.
     gamma : float
         Exponent of the distance in the cost.

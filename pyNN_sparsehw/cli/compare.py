@@ -1,11 +1,11 @@
 """Run one PyNN script on pyNN.sparsehw and on reference simulators; compare spikes.
 
 Each simulator runs the unchanged script in its own process (``python -m
-pyNN_sparsehw.compare --worker SIM OUT SCRIPT ARGS``; see :mod:`.scripts` for how the
+pyNN_sparsehw.cli.compare --worker SIM OUT SCRIPT ARGS``; see :mod:`.scripts` for how the
 script is pointed at the simulator): the references first, then pyNN.sparsehw (not
 at all when no reference could run the script). After the script, the worker takes the spikes
 of every population that recorded spikes from the backend's recorders
-(:func:`~pyNN_sparsehw.scripts.recorded_spikes`) and writes them to
+(:func:`~pyNN_sparsehw.cli.scripts.recorded_spikes`) and writes them to
 ``OUT/SIM/spikes.npz``, with ``run.json`` (status, wall time, what makes the network
 stochastic) and, for sparsehw, ``hardware_report.json``.
 
@@ -45,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
+from ..report import plots
 from .scripts import (CALIBRATION_ENV, CHIP_ENV, CHIP_SEED_ENV, load_spikes, recorded_spikes, run_script,
                       save_spikes, script_arguments)
-from .texttable import table
-from .spiketrains import (isi_cv, mean_rate_hz, rate_correlation, spike_agreement,
+from ..report.texttable import table
+from ..report.spiketrains import (isi_cv, mean_rate_hz, rate_correlation, spike_agreement,
                           spike_counts, van_rossum_distances)
 
 CANDIDATE = "sparsehw"
@@ -275,7 +275,7 @@ def run_simulator(simulator, script, args, folder, chip=None, chip_seed=None, ti
                        (CALIBRATION_ENV, calibration)):
         if value is not None:
             env[key] = str(value)
-    command = [sys.executable, "-m", "pyNN_sparsehw.compare", "--worker", simulator,
+    command = [sys.executable, "-m", "pyNN_sparsehw.cli.compare", "--worker", simulator,
                str(folder), str(script), *args]
     missing = missing_backend(simulator)
     if missing:
@@ -528,7 +528,7 @@ def _worker_main(argv=None):
     script's, unparsed."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if len(argv) < 4 or argv[0] != "--worker":
-        print("usage: python -m pyNN_sparsehw.compare --worker SIMULATOR FOLDER SCRIPT "
+        print("usage: python -m pyNN_sparsehw.cli.compare --worker SIMULATOR FOLDER SCRIPT "
               "[ARGS...] (the worker of `sparsehw compare`)", file=sys.stderr)
         return 2
     return worker(argv[1], argv[2], argv[3], argv[4:])

@@ -1,0 +1,4 @@
+"""The ``sparsehw`` command: run unchanged PyNN scripts on a chip, compare them with
+reference simulators, list chip models, calibrate. See :mod:`.main`."""
+
+from .commands import main

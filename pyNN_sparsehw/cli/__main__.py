@@ -1,0 +1,7 @@
+"""``python -m pyNN_sparsehw.cli`` is the ``sparsehw`` command."""
+
+import sys
+
+from .commands import main
+
+sys.exit(main())
