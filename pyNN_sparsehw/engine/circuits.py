@@ -10,8 +10,8 @@ units of every parameter and state variable. Values reach the engine in PyNN's s
 the Brian2 unit declared here, which is the single place where units are fixed.
 
 The models follow the reference simulator NEST (iaf_psc_exp, iaf_cond_exp,
-aeif_cond_exp, izhikevich, hh_cond_exp_traub, iaf_cond_exp_sfa_rr) so that the
-`ideal` chip reproduces it.
+aeif_cond_exp, izhikevich, hh_cond_exp_traub, iaf_cond_exp_sfa_rr, eprop_iaf_adapt)
+so that the `ideal` chip reproduces it.
 """
 
 from dataclasses import dataclass, field
@@ -41,6 +41,9 @@ class Membrane:
     method: str
     voltage_jump_target: str = "v"
     extra_states: dict = field(default_factory=dict)  # internal, not user-visible
+    # statements run in every step after the integration and before the threshold
+    # test (discrete-time parts of a model, e.g. a jump that enters one step late)
+    after_integration: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,29 @@ MEMBRANES = {m.name: m for m in [
         reset="v = v_reset; g_s += q_sfa; g_r += q_rr",
         refractory="tau_refrac + dt",
         method="rk4",
+    ),
+    Membrane(
+        name="alif",
+        # NEST 3.10's eprop_iaf_adapt (docs/alif.rst): the currents of a step act in the
+        # next step (i_in), the threshold v_thresh + beta*b, reset by subtracting the
+        # base threshold in the spike's step, b's jump entering one step after the spike
+        # (z_spike), refractoriness that blocks spiking but not integration (n_ref)
+        equations="""
+            dv/dt = (v_rest - v)/tau_m + i_in/c_m : volt
+            db/dt = -b/tau_a : 1
+            i_in : amp
+            z_spike : 1
+            n_ref : 1
+        """,
+        parameters=dict(v_rest=mV, tau_m=ms, c_m=nF, v_thresh=mV, tau_refrac=ms,
+                        i_offset=nA, tau_a=ms, beta=mV),
+        states=dict(v=mV, b=brian2.Unit(1)),
+        threshold="v >= v_thresh + beta*b and n_ref < 0.5",
+        reset="v -= v_thresh - v_rest; z_spike = 1; n_ref = floor(tau_refrac/dt + 0.5)",
+        refractory=None,
+        method="linear",
+        after_integration="b += z_spike; z_spike = 0; n_ref = clip(n_ref - 1, 0, inf); "
+                          "i_in = i_offset + i_inj",
     ),
     Membrane(
         name="izhikevich",

@@ -28,6 +28,7 @@ CELL_CIRCUITS = {
     "EIF_cond_alpha_isfa_ista": ("adex", "cond_alpha"),
     "Izhikevich": ("izhikevich", "voltage_jump"),
     "HH_cond_exp": ("hh", "cond_exp"),
+    "ALIF_curr_delta": ("alif", "voltage_jump"),
 }
 SOURCE_KINDS = {"SpikeSourcePoisson": "poisson", "SpikeSourceArray": "spike_array"}
 
@@ -49,7 +50,8 @@ PARAMETER_NAMES = {"cm": "c_m", "tau_syn_E": "tau_exc", "tau_syn_I": "tau_inh",
 
 #: PyNN state variable -> circuit state variable (same units)
 STATE_NAMES = {
-    "v": "v", "w": "w", "u": "u", "g_r": "g_r", "g_s": "g_s", "m": "m", "n": "n", "h": "h",
+    "v": "v", "w": "w", "u": "u", "b": "b", "g_r": "g_r", "g_s": "g_s", "m": "m", "n": "n",
+    "h": "h",
     "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "isyn_exc": "i_exc", "isyn_inh": "i_inh",
 }
 #: receptor variables of composed neurons: "<receptor>.<name>" -> "<prefix>_<receptor>"
@@ -65,6 +67,14 @@ WEIGHT_DEPENDENCE_MU = {
 
 class MappingError(ValueError):
     """The chip cannot realise part of the network."""
+
+
+#: what a chip lacking a membrane circuit may realise instead (named in the error)
+MEMBRANE_ALTERNATIVES = {
+    "alif": "an adaptation it can realise is the AdEx adaptation current "
+            "(EIF_cond_exp_isfa_ista with parameters a, b, tau_w): spike-frequency "
+            "adaptation by a current rather than by the threshold",
+}
 
 
 #: how an LIF membrane is realised on a chip that only has AdEx circuits: adaptation
@@ -126,6 +136,8 @@ def circuit_of(population, chip):
     if realised is None or missing:
         reason = (f"it has no {membrane} neuron circuit" if realised is None else
                   f"its synaptic inputs have no {', '.join(missing)} kinetics")
+        if realised is None and membrane in MEMBRANE_ALTERNATIVES:
+            reason += f"; {MEMBRANE_ALTERNATIVES[membrane]}"
         raise MappingError(
             f"population '{population.label}': the {chip.name} chip cannot realise cell "
             f"type {kind}: {reason}. It realises "
