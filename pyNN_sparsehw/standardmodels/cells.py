@@ -153,3 +153,6 @@ class ALIF_curr_delta(StandardCellType):
 
 
 __all__ += ["ALIF_curr_delta"]
+
+GIF_cond_exp = _standard(cells.GIF_cond_exp)
+__all__ += ["GIF_cond_exp"]
