@@ -49,3 +49,13 @@ def test_alias_submodules_are_the_same_objects():
         "print('ok')")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_tests_never_use_the_users_cache():
+    import os
+    from pathlib import Path
+    from pyNN_sparsehw.calibration import cache_folder
+    from pyNN_sparsehw.engine.integrators import cache_folder as integrator_cache
+    home = Path.home() / ".cache" / "pyNN_sparsehw"
+    assert os.environ.get("PYNN_SPARSEHW_CACHE")
+    assert home not in cache_folder().parents and home not in integrator_cache().parents
