@@ -21,6 +21,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "chip_models_ext",
+    "command_help_ext",
 ]
 
 exclude_patterns = ["_build", "_ext"]
@@ -32,6 +33,7 @@ napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_param = True
 napoleon_use_rtype = False
+napoleon_use_ivar = True
 napoleon_preprocess_types = False
 
 autodoc_default_options = {"members": True, "show-inheritance": False}
