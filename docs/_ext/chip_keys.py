@@ -123,6 +123,9 @@ class KeyRow:
     ----------
     path : str
         Dotted key path, e.g. ``neurons.parameters.tau_m.dac.bits``.
+    table : str
+        The ``[table]`` of the file that holds the key ("" for the top level), e.g.
+        ``neurons.parameters.tau_m``.
     value : object
         The value from the TOML file.
     unit : str
@@ -133,6 +136,7 @@ class KeyRow:
         The comment(s) of the TOML file that annotate the key, or of its table.
     """
     path: str
+    table: str
     value: object
     unit: str
     meaning: str
@@ -202,8 +206,10 @@ def scan_comments(text):
         The file's opening comment block without references.
     references : dict
         Citation tag -> reference text.
+    tables : list of str
+        The ``[table]`` headers, in file order.
     """
-    key_comments, table_comments, references = {}, {}, {}
+    key_comments, table_comments, references, tables = {}, {}, {}, []
     table, pending, last_key, reference = "", [], None, None
     header_lines, in_header = [], True
 
@@ -244,6 +250,7 @@ def scan_comments(text):
         header = _HEADER_LINE.match(code)
         if header:
             table = header.group(1).strip()
+            tables.append(table)
             attach(table_comments, table, pending + [comment])
             pending, last_key = [], None
             continue
@@ -252,7 +259,7 @@ def scan_comments(text):
             last_key = f"{table}.{key.group(1)}" if table else key.group(1)
             attach(key_comments, last_key, pending + [comment])
             pending = []
-    return key_comments, table_comments, " ".join(header_lines), references
+    return key_comments, table_comments, " ".join(header_lines), references, tables
 
 
 def leaves(table, prefix=""):
@@ -330,13 +337,14 @@ def read_chip_file(path):
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     config = tomllib.loads(text)
-    key_comments, table_comments, header, references = scan_comments(text)
+    key_comments, table_comments, header, references, tables = scan_comments(text)
     chip = ChipFile(name=config["name"], description=config["description"], header=header,
                     references=references)
     for leaf, value in leaves(config):
         unit, meaning = describe_key(leaf, config)
         source = _source_of(leaf, key_comments, table_comments)
-        chip.rows.append(KeyRow(leaf, value, unit, meaning, source))
+        table = max((t for t in tables if leaf.startswith(t + ".")), key=len, default="")
+        chip.rows.append(KeyRow(leaf, table, value, unit, meaning, source))
     return chip
 
 

@@ -45,6 +45,11 @@ def _table(headers, rows, widths):
 
 def _row(cells):
     row = nodes.row()
+    if isinstance(cells, _Span):
+        entry = nodes.entry(morecols=cells.columns - 1, classes=["chip-keys-table"])
+        entry += nodes.paragraph("", "", nodes.strong("", "", nodes.literal(text=cells.text)))
+        row += entry
+        return row
     for cell in cells:
         entry = nodes.entry()
         if isinstance(cell, nodes.Node):
@@ -53,6 +58,13 @@ def _row(cells):
             entry += nodes.paragraph(text=str(cell))
         row += entry
     return row
+
+
+class _Span:
+    """A row with one cell over all columns: the ``[table]`` the next keys are in."""
+
+    def __init__(self, text, columns):
+        self.text, self.columns = text, columns
 
 
 def _value_text(value):
@@ -65,7 +77,17 @@ def _value_text(value):
     return repr(value)
 
 
-class ChipModelDirective(SphinxDirective):
+class _InlineMixin:
+    """Meanings in ``chip_keys.KEY_DOCS`` are reStructuredText (``literal`` names)."""
+
+    def _inline(self, text):
+        parsed, messages = self.state.inline_text(text, self.lineno)
+        span = nodes.inline()
+        span.extend(parsed + messages)
+        return span
+
+
+class ChipModelDirective(_InlineMixin, SphinxDirective):
     """Every key of one chip model file, with its unit, meaning and source."""
 
     required_arguments = 1
@@ -91,22 +113,27 @@ class ChipModelDirective(SphinxDirective):
                 item += definition
                 references += item
             result.append(references)
-        rows = [(nodes.literal(text=row.path), nodes.literal(text=_value_text(row.value)),
-                 row.unit, row.meaning, row.source or "by definition (see the file's opening "
-                                                     "comment)")
-                for row in chip.rows]
+        rows, table = [], ""
+        for row in chip.rows:
+            if row.table != table:
+                table = row.table
+                rows.append(_Span(f"[{table}]", 5))
+            key = row.path[len(table) + 1:] if table else row.path
+            rows.append((nodes.literal(text=key), nodes.literal(text=_value_text(row.value)),
+                         row.unit, self._inline(row.meaning),
+                         row.source or "by definition (see the file's opening comment)"))
         result.append(_table(["key", "value", "unit", "meaning", "source (comment in the file)"],
-                             rows, [28, 14, 8, 24, 26]))
+                             rows, [16, 14, 8, 28, 34]))
         return result
 
 
-class ChipKeyIndexDirective(SphinxDirective):
+class ChipKeyIndexDirective(_InlineMixin, SphinxDirective):
     """Unit and meaning of every key pattern a chip model may use."""
 
     def run(self):
         rows = [(nodes.literal(text=pattern), unit.format(unit="parameter's unit",
                                                           deviation="fraction or unit"),
-                 meaning)
+                 self._inline(meaning))
                 for pattern, (unit, meaning) in chip_keys.KEY_DOCS]
         return [_table(["key", "unit", "meaning"], rows, [35, 15, 50])]
 
