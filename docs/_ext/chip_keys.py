@@ -259,7 +259,7 @@ def scan_comments(text):
             last_key = f"{table}.{key.group(1)}" if table else key.group(1)
             attach(key_comments, last_key, pending + [comment])
             pending = []
-    return key_comments, table_comments, " ".join(header_lines), references, tables
+    return key_comments, table_comments, " ".join(filter(None, header_lines)), references, tables
 
 
 def leaves(table, prefix=""):
