@@ -44,8 +44,9 @@ html_theme = "alabaster"
 html_title = "pyNN_sparsehw"
 html_theme_options = {
     "description": "PyNN scripts on a modelled neuromorphic chip",
-    "page_width": "1200px",
+    "page_width": "1300px",
     "sidebar_width": "230px",
+    "body_max_width": "none",
 }
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
