@@ -18,7 +18,8 @@ import pytest
 
 nest = pytest.importorskip("nest")
 import pyNN.sparsehw as sim  # noqa: E402
-from pyNN_sparsehw.mapping.vocabulary import MappingError  # noqa: E402
+from pyNN.parameters import ArrayParameter  # noqa: E402
+from pyNN_sparsehw.mapping.vocabulary import MappingError, component_parameters  # noqa: E402
 
 LEVELS = [1.0, 1.5, 2.2]     # nA
 N = 200                      # neurons per level
@@ -150,6 +151,15 @@ def test_escape_noise_draws_from_the_seeded_generator():
     assert sum(len(t) for t in first) > 20
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_array_parameters_split_into_padded_components():
+    values = np.array([ArrayParameter([5.0, 50.0]), ArrayParameter([7.0])], dtype=object)
+    taus = component_parameters("tau_eta", values)
+    np.testing.assert_array_equal(np.stack([taus[f"tau_eta{k}"] for k in (1, 2, 3)]),
+                                  [[5.0, 7.0], [50.0, 1.0], [1.0, 1.0]])
+    amplitudes = component_parameters("a_gamma", [ArrayParameter([2.0])])
+    assert [float(amplitudes[f"a_gamma{k}"][0]) for k in (1, 2, 3)] == [2.0, 0.0, 0.0]
 
 
 def test_more_components_than_circuits_is_an_error():
