@@ -116,6 +116,10 @@ class Engine:
             step = f"({float(np.asarray(lsb * unit))!r}*{_unit_name(unit)})"
             group.run_regularly(f"{name} = floor({name}/{step} + 0.5)*{step}",
                                 when="after_groups", name=f"fixedpoint_{spec.key}_{name}*")
+        if membrane.after_integration:
+            # before the fixed-point rounding (order 0) in the same slot
+            group.run_regularly(membrane.after_integration, when="after_groups", order=-1,
+                                name=f"afterintegration_{spec.key}*")
         if membrane.name == "hh":
             group.v_previous = group.v
             group.run_regularly("v_previous = v", when="before_groups")
