@@ -32,9 +32,10 @@ PARAMETER_UNITS = {
     "v_rest": "mV", "v_reset": "mV", "v_thresh": "mV", "v_spike": "mV", "e_syn": "mV",
     "delta_T": "mV", "tau_m": "ms", "tau_syn": "ms", "tau_refrac": "ms", "tau_w": "ms",
     "c_m": "nF", "i_offset": "nA", "a": "nS", "b": "nA", "gain_syn": "1 (factor)",
+    "tau_a": "ms", "beta": "mV",
 }
 #: unit of each state variable of ``[neurons.state]``
-STATE_UNITS = {"v": "mV"}
+STATE_UNITS = {"v": "mV", "b": "1 (threshold adaptation)"}
 
 #: key pattern (fnmatch, dotted path) -> (unit, meaning). ``{unit}`` is replaced by the
 #: unit of the parameter or state variable the key belongs to, ``{deviation}`` by that
