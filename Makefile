@@ -22,6 +22,7 @@
 #                                  figures and numbers in results/associative_memory
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
+#   make docs                      the Sphinx site in docs/_build/html (warnings are errors)
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -40,9 +41,10 @@ PKG_SOURCES := setup.py pyproject.toml constraints.txt MANIFEST.in pyNN_sparsehw
 
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
+STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo clean distclean
+        calibration compensation associative-memory train-demo docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -68,6 +70,12 @@ $(STAMP_TEST): $(VPY) $(PKG_SOURCES)
 $(STAMP_REF): $(VPY) $(PKG_SOURCES)
 	$(CLEAN_BUILD)
 	$(PIP) ".[test,reference]"
+	touch $@ $(STAMP_TEST)
+
+# the test and docs extras together; also satisfies the test install
+$(STAMP_DOCS): $(VPY) $(PKG_SOURCES)
+	$(CLEAN_BUILD)
+	$(PIP) ".[test,docs]"
 	touch $@ $(STAMP_TEST)
 
 test: $(STAMP_TEST)
@@ -104,8 +112,12 @@ associative-memory: $(STAMP_TEST)
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
 
+# the API pages import the installed package; the chip tables read models/*.toml
+docs: $(STAMP_DOCS)
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache docs/_build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # also the downloaded PyNN sdist and benchmark results

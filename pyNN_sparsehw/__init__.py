@@ -9,7 +9,7 @@ Use it as any PyNN backend::
     print(sim.hardware_report())
 
 The PyNN calls fill a network description; the first ``run()`` maps it onto the chip
-model and simulates it with Brian2 (see ../shared/DESIGN.md).
+model and simulates it with Brian2 (see docs/architecture.rst).
 """
 
 import builtins
