@@ -22,6 +22,9 @@
 #                                  figures and numbers in results/associative_memory
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
+#   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
+#                                  quantized, encoded; energies, held-out fit, conv layer
+#                                  (results/schaefer, about 5 min on 2 cores)
 #   make docs                      the Sphinx site in docs/_build/html (warnings are errors)
 #   make clean / make distclean
 
@@ -44,7 +47,7 @@ STAMP_REF  := $(VENV)/.installed-reference
 STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo docs clean distclean
+        calibration compensation associative-memory train-demo schaefer docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -111,6 +114,9 @@ associative-memory: $(STAMP_TEST)
 
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
+
+schaefer: $(STAMP_TEST)
+	$(VPY) examples/schaefer.py $(ARGS)
 
 # the API pages import the installed package; the chip tables read models/*.toml
 docs: $(STAMP_DOCS)
