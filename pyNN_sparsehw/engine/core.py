@@ -408,9 +408,10 @@ class Engine:
         try:
             while self._step() < end:
                 self.network.run((end - self._step()) * self.dt * ms, namespace={}, **report)
-                if brian2.Network._globally_stopped or \
-                        (self._step() < end and not self._pending_spikes):
+                if brian2.Network._globally_stopped:      # Brian2's answer to Ctrl-C
                     raise self._interrupted(end)
+                if not self._pending_spikes:
+                    break
                 for key, (indices, times) in self._pending_spikes.items():
                     self.groups[key].set_spikes(indices, times)
                 self._pending_spikes = {}

@@ -1,0 +1,220 @@
+"""The calibration cache under stress (issue 12): Ctrl-C during a calibration, two
+processes calibrating the same chip instance, malformed entries and files, atomic
+writes; and the calibration's progress bar.
+
+The calibrations run on a 4-circuit variant of the analog chip (a user TOML file),
+in child processes started together so that their calibrations overlap in time.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import warnings
+from importlib import resources
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import pyNN.sparsehw as sim
+from pyNN_sparsehw.calibration import CalibrationError, CalibrationResult, cache_path, calibrate
+from pyNN_sparsehw.calibration.cache import _read_cache_entry
+from pyNN_sparsehw.calibration.result import FORMAT
+from pyNN_sparsehw.calibration.routines import Leak
+from pyNN_sparsehw.chip import load_chip
+from pyNN_sparsehw.engine import files
+
+from child_process import Child
+
+SHARED, INTERRUPTED = 21, 22           # chip seeds of the two calibrations below
+PROGRESS_LINE = r"calibrating \w+: \d+/\d+ measurements"
+
+SETUP = """
+import sys
+import pyNN.sparsehw as sim
+from pyNN_sparsehw import simulator
+sim.setup(chip=sys.argv[1], chip_seed=int(sys.argv[2]))
+codes = simulator.state.calibration.codes
+print("codes", {name: codes[name].tolist() for name in sorted(codes)}, flush=True)
+"""
+
+
+def _tiny_chip(folder):
+    """The analog chip model with 4 circuits on one chip, as a TOML file."""
+    text = (resources.files("pyNN_sparsehw.models") / "analog.toml").read_text()
+    for old, new in (("max_chips = 16", "max_chips = 1"), ("chip_grid = [4, 4]", "chip_grid = [1, 1]"),
+                     ("neurons_per_core = 512", "neurons_per_core = 4"),
+                     ('name = "analog"', 'name = "tiny"')):
+        assert old in text
+        text = text.replace(old, new)
+    path = folder / "tiny.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The 4-circuit chip and a cache folder of its own (the integration code cached
+    by earlier runs is copied in: deriving it is not what these tests are about)."""
+    folder = tmp_path_factory.mktemp("calibration_cache")
+    cache = folder / "cache"
+    outer = os.environ.get("PYNN_SPARSEHW_CACHE")
+    if outer and (os.path.isdir(os.path.join(outer, "integrators"))):
+        shutil.copytree(os.path.join(outer, "integrators"), cache / "integrators")
+    path = _tiny_chip(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYNN_SPARSEHW_CACHE", str(cache))
+        yield SimpleNamespace(path=path, chip=load_chip(path), cache=cache)
+
+
+@pytest.fixture(scope="module")
+def children(tiny):
+    """Three processes calling setup() on the tiny chip (calibration "auto"):
+
+    - `first` (seed SHARED) finds a cache entry with valid JSON but the wrong
+      structure, which it must replace by a new calibration;
+    - `second` (seed SHARED), started once `first` is calibrating, must wait for it
+      and read its result;
+    - `interrupted` (seed INTERRUPTED) gets Ctrl-C in the middle of its calibration.
+    """
+    env = {"PYNN_SPARSEHW_CACHE": str(tiny.cache), "PYNN_SPARSEHW_PROGRESS": "auto"}
+    malformed = cache_path(tiny.chip, SHARED)
+    malformed.parent.mkdir(parents=True, exist_ok=True)
+    malformed.write_text(json.dumps({"format": FORMAT, "version": 1, "codes": {}}))
+    first = Child(SETUP, tiny.path, SHARED, env=env)
+    interrupted = Child(SETUP, tiny.path, INTERRUPTED, env=env)
+    first.wait_for(PROGRESS_LINE)
+    second = Child(SETUP, tiny.path, SHARED, env=env)
+    interrupted.wait_for(PROGRESS_LINE)
+    interrupted.interrupt()
+    status = {name: child.finish() for name, child in
+              (("interrupted", interrupted), ("first", first), ("second", second))}
+    return SimpleNamespace(first=first, second=second, interrupted=interrupted,
+                           status=status, malformed=malformed)
+
+
+def test_ctrl_c_during_calibration_raises_and_caches_nothing(tiny, children):
+    child = children.interrupted
+    assert children.status["interrupted"] == -signal.SIGINT, child.text
+    assert "KeyboardInterrupt" in child.stderr and "codes" not in child.stdout
+    assert not cache_path(tiny.chip, INTERRUPTED).exists()
+    assert not list(cache_path(tiny.chip, INTERRUPTED).parent.glob("*.tmp"))
+
+
+def test_two_processes_calibrate_a_chip_instance_once_and_both_get_it(tiny, children):
+    first, second = children.first, children.second
+    assert children.status["first"] == 0, first.text
+    assert children.status["second"] == 0, second.text
+    assert "another process is calibrating chip 'tiny' (chip_seed 21); waiting" in second.stderr
+    assert not re.search(PROGRESS_LINE, second.stderr), second.text   # it did not calibrate
+    codes = first.stdout.split("codes", 1)[1]
+    assert codes == second.stdout.split("codes", 1)[1] and "tau_m" in codes
+    cached = CalibrationResult.load(cache_path(tiny.chip, SHARED))
+    assert str({name: cached.codes[name].tolist() for name in sorted(cached.codes)}) == \
+        codes.strip()
+
+
+def test_malformed_cache_entry_is_replaced_with_a_warning(children):
+    first = children.first
+    assert f"ignoring the cached calibration {children.malformed}" in first.stderr
+    assert "'chip' is None" in first.stderr
+    CalibrationResult.load(children.malformed)          # now a valid result
+
+
+def test_calibration_progress_in_a_log_is_a_few_plain_lines(children):
+    lines = [line for line in children.first.err if re.search(PROGRESS_LINE, line)]
+    assert 3 <= len(lines) <= 11
+    assert "\r" not in children.first.stderr
+
+
+def test_progress_off_silences_the_calibration_bar(tiny, monkeypatch, capsys):
+    monkeypatch.setenv("PYNN_SPARSEHW_PROGRESS", "off")
+    result = calibrate(tiny.chip, 5, routines=[Leak()], progress=True)
+    assert result.codes["v_rest"].shape == (1, 4)
+    assert capsys.readouterr().err == ""
+
+
+# ------------------------------------------------------------- malformed files
+def _valid_dict(chip):
+    result = CalibrationResult.empty(chip, 3)
+    result.codes["tau_m"] = np.array([[60, 61, 62, 63]])
+    result.success["tau_m"] = np.array([[True, True, False, True]])
+    return result.to_dict()
+
+
+def _damaged(data, damage):
+    if damage == "codes wrong length":
+        data["codes"]["tau_m"] = [[60, 61, 62]]
+    elif damage == "codes not integers":
+        data["codes"]["tau_m"] = [["a", "b", "c", "d"]]
+    elif damage == "codes ragged":
+        data["codes"]["tau_m"] = [[60, 61], [1]]
+    elif damage == "success not 0/1":
+        data["success"]["tau_m"] = [[0, 1, 2, 1]]
+    elif damage == "chip missing":
+        del data["chip"]
+    elif damage == "seed a string":
+        data["chip"]["seed"] = "3"
+    elif damage == "codes a list":
+        data["codes"] = [1, 2]
+    elif damage == "a JSON list":
+        data = [data]
+    elif damage == "code beyond its trim DAC":
+        data["codes"]["tau_m"] = [[60, 61, 62, 200]]
+    return json.dumps(data)
+
+
+DAMAGES = {"codes wrong length": r"codes\['tau_m'\] has shape \(1, 3\)",
+           "codes not integers": r"codes\['tau_m'\] holds <U1 values, not integers",
+           "codes ragged": r"codes\['tau_m'\] is not a 1 x 4 array",
+           "success not 0/1": r"success\['tau_m'\] holds values other than 0 and 1",
+           "chip missing": r"'chip' is None",
+           "seed a string": r"chip.seed is '3', not an integer",
+           "codes a list": r"'codes' is a list, not an object",
+           "a JSON list": r"holds a JSON list",
+           "code beyond its trim DAC": r"trim codes of 'tau_m' from 60 to 200, outside the "
+                                       r"7-bit trim DAC",
+           "not JSON": r"cannot read calibration result"}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_malformed_calibration_file_passed_to_setup_names_file_and_fault(tiny, tmp_path,
+                                                                          damage):
+    path = tmp_path / "mine.json"
+    data = _valid_dict(tiny.chip)
+    path.write_text("{not json" if damage == "not JSON" else _damaged(data, damage))
+    names_both = f"(?s)(?=.*{re.escape(str(path))})(?=.*{DAMAGES[damage]})"
+    with pytest.raises(CalibrationError, match=names_both):
+        sim.setup(chip=tiny.path, chip_seed=3, calibration=str(path))
+    # the same file as a cache entry: ignored, with a warning naming it
+    with pytest.warns(UserWarning, match=f"ignoring the cached calibration {re.escape(str(path))}"):
+        assert _read_cache_entry(path, tiny.chip, 3) is None
+
+
+def test_valid_file_loads(tiny, tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text(_damaged(_valid_dict(tiny.chip), None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = _read_cache_entry(path, tiny.chip, 3)
+    np.testing.assert_array_equal(result.codes["tau_m"], [[60, 61, 62, 63]])
+    assert result.usable.tolist() == [[True, True, False, True]]
+
+
+# --------------------------------------------------------------- atomic writes
+def test_writes_are_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "entry.json"
+    path.write_text("old")
+    calls = []
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
+    replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), replace(a, b)))
+    files.atomic_write_text(path, "new")
+    assert path.read_text() == "new" and calls[:2] == ["fsync", "replace"]
+    # a write that fails half-way (text that cannot be encoded) leaves the old file
+    with pytest.raises(UnicodeEncodeError):
+        files.atomic_write_text(path, "half" + "\udcff")
+    assert path.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["entry.json"]
