@@ -7,6 +7,11 @@ to Brian2's developers and keeps those files. Errors in a PyNN script run on thi
 backend are the script's (or ours), not Brian2's: :func:`quiet_brian2_logging`
 turns both off, so that an uncaught exception prints Python's usual traceback and
 nothing is left in the temporary folder.
+
+It also drops Brian2's "Simulation stop requested. Press Ctrl+C again to
+interrupt." on Ctrl-C: the engine turns that stop into a KeyboardInterrupt at once
+(:meth:`pyNN_sparsehw.engine.core.Engine.run`), whose message says where the
+simulation stopped.
 """
 
 import contextlib
@@ -39,3 +44,13 @@ def quiet_brian2_logging():
             setattr(log, name, None)
     if sys.excepthook is brian2_logger.brian_excepthook:
         sys.excepthook = sys.__excepthook__
+    brian2_root = logging.getLogger("brian2")
+    if not any(isinstance(f, _StopRequestFilter) for f in brian2_root.filters):
+        brian2_root.addFilter(_StopRequestFilter())
+
+
+class _StopRequestFilter(logging.Filter):
+    """Drops Brian2's "Simulation stop requested" message (see the module docstring)."""
+
+    def filter(self, record):
+        return not str(record.msg).startswith("Simulation stop requested")

@@ -408,13 +408,13 @@ class Engine:
         try:
             while self._step() < end:
                 self.network.run((end - self._step()) * self.dt * ms, namespace={}, **report)
+                pending, self._pending_spikes = self._pending_spikes, {}
+                for key, (indices, times) in pending.items():
+                    self.groups[key].set_spikes(indices, times)
                 if brian2.Network._globally_stopped:      # Brian2's answer to Ctrl-C
                     raise self._interrupted(end)
-                if not self._pending_spikes:
+                if not pending:
                     break
-                for key, (indices, times) in self._pending_spikes.items():
-                    self.groups[key].set_spikes(indices, times)
-                self._pending_spikes = {}
         finally:
             self._running = False
             # a second Ctrl-C raises KeyboardInterrupt inside Brian2's loop, which then
