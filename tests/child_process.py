@@ -64,12 +64,18 @@ class Child:
         """Send SIGINT, as Ctrl-C in a terminal does."""
         os.kill(self.process.pid, signal.SIGINT)
 
+    def kill(self):
+        """End the child if it is still running (a test that failed half-way)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def finish(self, timeout=180.0):
         """Wait for the end; returns the exit status (negative: killed by that signal)."""
         try:
             status = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.kill()
             raise
         for reader in self._readers:
             reader.join(10.0)

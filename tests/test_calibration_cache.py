@@ -85,14 +85,20 @@ def children(tiny):
     malformed.write_text(json.dumps({"format": FORMAT, "version": 1, "codes": {}}))
     first = Child(SETUP, tiny.path, SHARED, env=env)
     interrupted = Child(SETUP, tiny.path, INTERRUPTED, env=env)
-    first.wait_for(PROGRESS_LINE)
-    second = Child(SETUP, tiny.path, SHARED, env=env)
-    interrupted.wait_for(PROGRESS_LINE)
-    interrupted.interrupt()
-    status = {name: child.finish() for name, child in
-              (("interrupted", interrupted), ("first", first), ("second", second))}
-    return SimpleNamespace(first=first, second=second, interrupted=interrupted,
-                           status=status, malformed=malformed)
+    started = [first, interrupted]
+    try:
+        first.wait_for(PROGRESS_LINE)
+        second = Child(SETUP, tiny.path, SHARED, env=env)
+        started.append(second)
+        interrupted.wait_for(PROGRESS_LINE)
+        interrupted.interrupt()
+        status = {name: child.finish() for name, child in
+                  (("interrupted", interrupted), ("first", first), ("second", second))}
+        yield SimpleNamespace(first=first, second=second, interrupted=interrupted,
+                              status=status, malformed=malformed)
+    finally:
+        for child in started:
+            child.kill()
 
 
 def test_ctrl_c_during_calibration_raises_and_caches_nothing(tiny, children):

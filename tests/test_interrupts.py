@@ -36,9 +36,12 @@ except KeyboardInterrupt:
 
 def test_ctrl_c_during_run_raises_keyboard_interrupt_where_the_run_stopped():
     child = Child(SCRIPT)
-    child.wait_for(r"^running at")          # inside Brian2's run loop
-    child.interrupt()
-    status = child.finish()
+    try:
+        child.wait_for(r"^running at")      # inside Brian2's run loop
+        child.interrupt()
+        status = child.finish()
+    finally:
+        child.kill()
     assert "returned at" not in child.stdout, child.text
     assert status == -signal.SIGINT, child.text     # KeyboardInterrupt reached the top
     assert "KeyboardInterrupt: simulation interrupted at t = " in child.stderr

@@ -109,10 +109,10 @@ def _calibration_lock(path, chip, chip_seed):
     lock_path = path.with_suffix(".lock")
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(lock_path, "a")
+        lock = open(lock_path, "a") if fcntl is not None else None
     except OSError:
         lock = None
-    if lock is None or fcntl is None:
+    if lock is None:
         yield
         return
     with lock:
