@@ -3,7 +3,7 @@ processes calibrating the same chip instance, malformed entries and files, atomi
 writes; and the calibration's progress bar.
 
 The calibrations run on a 4-circuit variant of the analog chip (a user TOML file),
-in child processes started together so that their calibrations overlap in time.
+in child processes started together.
 """
 
 import json
@@ -20,7 +20,7 @@ import pytest
 
 import pyNN.sparsehw as sim
 from pyNN_sparsehw.calibration import CalibrationError, CalibrationResult, cache_path, calibrate
-from pyNN_sparsehw.calibration.cache import _read_cache_entry
+from pyNN_sparsehw.calibration.cache import _calibration_lock, _read_cache_entry
 from pyNN_sparsehw.calibration.result import FORMAT
 from pyNN_sparsehw.calibration.routines import Leak
 from pyNN_sparsehw.chip import load_chip
@@ -28,7 +28,7 @@ from pyNN_sparsehw.engine import files
 
 from child_process import Child
 
-SHARED, INTERRUPTED = 21, 22           # chip seeds of the two calibrations below
+SHARED, INTERRUPTED = 21, 22           # chip seeds of the two child processes below
 PROGRESS_LINE = r"calibrating \w+: \d+/\d+ measurements"
 
 SETUP = """
@@ -71,31 +71,34 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def children(tiny):
-    """Three processes calling setup() on the tiny chip (calibration "auto"):
+    """Two processes calling setup() on the tiny chip (calibration "auto"), started
+    together:
 
-    - `first` (seed SHARED) finds a cache entry with valid JSON but the wrong
-      structure, which it must replace by a new calibration;
-    - `second` (seed SHARED), started once `first` is calibrating, must wait for it
-      and read its result;
-    - `interrupted` (seed INTERRUPTED) gets Ctrl-C in the middle of its calibration.
+    - `interrupted` (seed INTERRUPTED) gets Ctrl-C in the middle of its calibration;
+    - `waiting` (seed SHARED) finds a malformed cache entry, and then the entry's lock
+      held by this test process, which plays a process calibrating that chip
+      instance: it writes a result under the lock and lets go; `waiting` must then
+      read that result rather than calibrate.
     """
     env = {"PYNN_SPARSEHW_CACHE": str(tiny.cache), "PYNN_SPARSEHW_PROGRESS": "auto"}
-    malformed = cache_path(tiny.chip, SHARED)
-    malformed.parent.mkdir(parents=True, exist_ok=True)
-    malformed.write_text(json.dumps({"format": FORMAT, "version": 1, "codes": {}}))
-    first = Child(SETUP, tiny.path, SHARED, env=env)
-    interrupted = Child(SETUP, tiny.path, INTERRUPTED, env=env)
-    started = [first, interrupted]
+    entry = cache_path(tiny.chip, SHARED)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    entry.write_text(json.dumps({"format": FORMAT, "version": 1, "codes": {}}))
+    written = CalibrationResult.from_dict(_valid_dict(tiny.chip, SHARED))
+    started = []
     try:
-        first.wait_for(PROGRESS_LINE)
-        second = Child(SETUP, tiny.path, SHARED, env=env)
-        started.append(second)
-        interrupted.wait_for(PROGRESS_LINE)
-        interrupted.interrupt()
-        status = {name: child.finish() for name, child in
-                  (("interrupted", interrupted), ("first", first), ("second", second))}
-        yield SimpleNamespace(first=first, second=second, interrupted=interrupted,
-                              status=status, malformed=malformed)
+        with _calibration_lock(entry, tiny.chip, SHARED):
+            interrupted = Child(SETUP, tiny.path, INTERRUPTED, env=env)
+            waiting = Child(SETUP, tiny.path, SHARED, env=env)
+            started += [interrupted, waiting]
+            interrupted.wait_for(PROGRESS_LINE)
+            interrupted.interrupt()
+            waiting.wait_for("another process is calibrating chip 'tiny' "
+                             rf"\(chip_seed {SHARED}\); waiting")
+            written.save(entry)
+        status = {"interrupted": interrupted.finish(), "waiting": waiting.finish()}
+        yield SimpleNamespace(waiting=waiting, interrupted=interrupted, status=status,
+                              entry=entry, written=written)
     finally:
         for child in started:
             child.kill()
@@ -107,32 +110,42 @@ def test_ctrl_c_during_calibration_raises_and_caches_nothing(tiny, children):
     assert "KeyboardInterrupt" in child.stderr and "codes" not in child.stdout
     assert not cache_path(tiny.chip, INTERRUPTED).exists()
     assert not list(cache_path(tiny.chip, INTERRUPTED).parent.glob("*.tmp"))
+    # its progress in a log (stderr is a pipe): plain lines, no '\r' frames
+    assert re.search(PROGRESS_LINE, child.stderr) and "\r" not in child.stderr
 
 
-def test_two_processes_calibrate_a_chip_instance_once_and_both_get_it(tiny, children):
-    first, second = children.first, children.second
-    assert children.status["first"] == 0, first.text
-    assert children.status["second"] == 0, second.text
-    assert "another process is calibrating chip 'tiny' (chip_seed 21); waiting" in second.stderr
-    assert not re.search(PROGRESS_LINE, second.stderr), second.text   # it did not calibrate
-    codes = first.stdout.split("codes", 1)[1]
-    assert codes == second.stdout.split("codes", 1)[1] and "tau_m" in codes
-    cached = CalibrationResult.load(cache_path(tiny.chip, SHARED))
-    assert str({name: cached.codes[name].tolist() for name in sorted(cached.codes)}) == \
-        codes.strip()
+def test_a_process_waits_for_the_one_calibrating_and_reads_its_result(children):
+    waiting = children.waiting
+    assert children.status["waiting"] == 0, waiting.text
+    assert f"ignoring the cached calibration {children.entry}" in waiting.stderr
+    assert "'chip' is None" in waiting.stderr
+    assert not re.search(PROGRESS_LINE, waiting.stderr), waiting.text   # did not calibrate
+    codes = children.written.codes
+    assert waiting.stdout.strip() == \
+        "codes " + str({name: codes[name].tolist() for name in sorted(codes)})
 
 
-def test_malformed_cache_entry_is_replaced_with_a_warning(children):
-    first = children.first
-    assert f"ignoring the cached calibration {children.malformed}" in first.stderr
-    assert "'chip' is None" in first.stderr
-    CalibrationResult.load(children.malformed)          # now a valid result
-
-
-def test_calibration_progress_in_a_log_is_a_few_plain_lines(children):
-    lines = [line for line in children.first.err if re.search(PROGRESS_LINE, line)]
-    assert 3 <= len(lines) <= 11
-    assert "\r" not in children.first.stderr
+def test_malformed_cache_entry_is_recalibrated_and_replaced(tiny, monkeypatch):
+    """cached_or_calibrated() on an entry of valid JSON but the wrong structure (a
+    KeyError at every setup() before issue 12): a warning names the file, the chip
+    is calibrated (here: a stand-in that counts the calls) and the entry replaced."""
+    from pyNN_sparsehw.calibration import cache
+    fresh = CalibrationResult.from_dict(_valid_dict(tiny.chip, 8))
+    calls = []
+    monkeypatch.setattr(cache, "calibrate", lambda *args, **kw: calls.append(args) or fresh)
+    entry = cache_path(tiny.chip, 8)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    entry.write_text(json.dumps({"format": FORMAT, "version": 1, "chip": "tiny"}))
+    with pytest.warns(UserWarning, match=f"ignoring the cached calibration {re.escape(str(entry))}"
+                                         r": .*'chip' is 'tiny', not an object"):
+        assert cache.cached_or_calibrated(tiny.chip, 8, progress=False, report=False) is fresh
+    assert len(calls) == 1
+    np.testing.assert_array_equal(CalibrationResult.load(entry).codes["tau_m"],
+                                  fresh.codes["tau_m"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = cache.cached_or_calibrated(tiny.chip, 8, progress=False, report=False)
+    assert len(calls) == 1 and again.codes.keys() == fresh.codes.keys()
 
 
 def test_progress_off_silences_the_calibration_bar(tiny, monkeypatch, capsys):
@@ -143,8 +156,8 @@ def test_progress_off_silences_the_calibration_bar(tiny, monkeypatch, capsys):
 
 
 # ------------------------------------------------------------- malformed files
-def _valid_dict(chip):
-    result = CalibrationResult.empty(chip, 3)
+def _valid_dict(chip, chip_seed=3):
+    result = CalibrationResult.empty(chip, chip_seed)
     result.codes["tau_m"] = np.array([[60, 61, 62, 63]])
     result.success["tau_m"] = np.array([[True, True, False, True]])
     return result.to_dict()
