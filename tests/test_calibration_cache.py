@@ -29,6 +29,9 @@ from pyNN_sparsehw.engine import files
 from child_process import Child
 
 SHARED, INTERRUPTED = 21, 22           # chip seeds of the two child processes below
+LONG_SEED = 23
+#: environment variable that enables the tests that calibrate in full
+LONG_TESTS = "PYNN_SPARSEHW_LONG_TESTS"
 PROGRESS_LINE = r"calibrating \w+: \d+/\d+ measurements"
 
 SETUP = """
@@ -123,6 +126,30 @@ def test_a_process_waits_for_the_one_calibrating_and_reads_its_result(children):
     codes = children.written.codes
     assert waiting.stdout.strip() == \
         "codes " + str({name: codes[name].tolist() for name in sorted(codes)})
+
+
+@pytest.mark.skipif(not os.environ.get(LONG_TESTS),
+                    reason=f"calibrates the tiny chip in full (~20 s): set {LONG_TESTS}=1 "
+                           f"(make test-long)")
+def test_two_calibrating_processes_do_the_work_once_and_both_get_it(tiny):
+    env = {"PYNN_SPARSEHW_CACHE": str(tiny.cache), "PYNN_SPARSEHW_PROGRESS": "auto"}
+    first = Child(SETUP, tiny.path, LONG_SEED, env=env)
+    started = [first]
+    try:
+        first.wait_for(PROGRESS_LINE)                   # calibrating, holding the lock
+        second = Child(SETUP, tiny.path, LONG_SEED, env=env)
+        started.append(second)
+        statuses = first.finish(), second.finish()
+    finally:
+        for child in started:
+            child.kill()
+    assert statuses == (0, 0), first.text + second.text
+    assert f"another process is calibrating chip 'tiny' (chip_seed {LONG_SEED}); " \
+           f"waiting" in second.stderr
+    assert not re.search(PROGRESS_LINE, second.stderr), second.text   # it did not calibrate
+    assert first.stdout == second.stdout and "tau_m" in first.stdout
+    lines = [line for line in first.err if re.search(PROGRESS_LINE, line)]
+    assert 3 <= len(lines) <= 11 and "\r" not in first.stderr       # plain lines in a log
 
 
 def test_malformed_cache_entry_is_recalibrated_and_replaced(tiny, monkeypatch):
