@@ -47,7 +47,8 @@ print("codes", {name: codes[name].tolist() for name in sorted(codes)}, flush=Tru
 def _tiny_chip(folder):
     """The analog chip model with 4 circuits on one chip, as a TOML file."""
     text = (resources.files("pyNN_sparsehw.models") / "analog.toml").read_text()
-    for old, new in (("max_chips = 16", "max_chips = 1"), ("chip_grid = [4, 4]", "chip_grid = [1, 1]"),
+    for old, new in (("max_chips = 16", "max_chips = 1"),
+                     ("chip_grid = [4, 4]", "chip_grid = [1, 1]"),
                      ("neurons_per_core = 512", "neurons_per_core = 4"),
                      ('name = "analog"', 'name = "tiny"')):
         assert old in text
@@ -235,7 +236,8 @@ def test_malformed_calibration_file_passed_to_setup_names_file_and_fault(tiny, t
     with pytest.raises(CalibrationError, match=names_both):
         sim.setup(chip=tiny.path, chip_seed=3, calibration=str(path))
     # the same file as a cache entry: ignored, with a warning naming it
-    with pytest.warns(UserWarning, match=f"ignoring the cached calibration {re.escape(str(path))}"):
+    ignored = f"ignoring the cached calibration {re.escape(str(path))}"
+    with pytest.warns(UserWarning, match=ignored):
         assert _read_cache_entry(path, tiny.chip, 3) is None
 
 
