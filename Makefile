@@ -45,13 +45,8 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 STAMP_DOCS := $(VENV)/.installed-docs
 
-<<<<<<< HEAD
-.PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo docs clean distclean
-=======
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo clean distclean
->>>>>>> rel-interrupts
+        calibration compensation associative-memory train-demo docs clean distclean
 
 venv install: $(STAMP_TEST)
 
