@@ -32,8 +32,8 @@ class Recorder(recording.Recorder):
     def _finalize(self):
         """Make sure the engine monitors everything that is asked for (called at run)."""
         engine = simulator.state.engine
-        if engine is None:
-            return
+        if engine is None or self._key not in engine.groups:
+            return  # (a population created after the last run: monitored when compiled)
         if self._monitored and getattr(self, "_engine", None) is not engine:
             self._monitored = {}
         self._engine = engine
