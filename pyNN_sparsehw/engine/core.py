@@ -377,6 +377,10 @@ class Engine:
         n_steps = int(round(duration / self.dt))
         if n_steps <= 0:
             return
+        if not self.network.objects:
+            # nothing to simulate, but time passes (Brian2 moves only clocks in use)
+            self.clock._set_t_update_dt(target_t=(self._step() + n_steps) * self.dt * ms)
+            return
         if not self._started:
             # Brian2's rand() draws from numpy's global generator: seed it once here
             brian2.seed(self.seed)
