@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from pyNN import errors
+from pyNN import common, errors
 
 # ------------------------------------------------------------------------ rules
 FINITE = "a finite number"
@@ -347,15 +347,16 @@ def check_current(obj, generation, action):
 def _generations(obj):
     """(object, generation) of `obj` and of everything it is made of; objects that
     record no generation (plain numbers...) are not checked."""
-    if hasattr(obj, "populations"):                  # Assembly
+    if isinstance(obj, common.Assembly):
         return [pair for p in obj.populations for pair in _generations(p)]
-    if hasattr(obj, "grandparent"):                  # PopulationView
+    if isinstance(obj, common.PopulationView):
         return [(obj, born) for _, born in _generations(obj.grandparent)]
-    if hasattr(obj, "_generation"):                  # Population, Projection, ID, source
-        return [(obj, obj._generation)]
     if isinstance(obj, (list, tuple, np.ndarray)):   # neuron ids
         return [pair for item in obj for pair in _generations(item)]
-    return []
+    # Population, Projection, ID, current source (vars(): PyNN's __getattr__ would
+    # look for a parameter)
+    born = vars(obj).get("_generation") if hasattr(obj, "__dict__") else None
+    return [] if born is None else [(obj, born)]
 
 
 def _describe(obj):
