@@ -176,6 +176,12 @@ class Population(_ParameterAccess, common.Population):
     _recorder_class = Recorder
     _assembly_class = Assembly
 
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values={},
+                 label=None):
+        if not isinstance(size, tuple):
+            validation.check_population_size(label, size)
+        super().__init__(size, cellclass, cellparams, structure, initial_values, label)
+
     def _create_cells(self):
         validation.check_population_size(self.label, self.size)
         if not isinstance(self.celltype, StandardCellType):

@@ -29,7 +29,7 @@ class Recorder(recording.Recorder):
         empty segment (no spikes, no samples), as after a run of 0 ms."""
         state = simulator.state
         validation.check_current(self.population, state.generation, "get data of")
-        if self.cache or state.running:
+        if state.running or next(iter(self.cache), None) is not None:
             return super().get(variables, gather, filter_ids, clear, annotations, locations)
         state.running = True  # (PyNN's base class builds the current segment only then)
         try:

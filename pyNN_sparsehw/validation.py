@@ -216,7 +216,8 @@ def check_population_size(label, size):
     """A population's size must be a positive whole number."""
     if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
         raise errors.InvalidDimensionsError(
-            f"population {label!r}: size must be a whole number >= 1, got {size!r}. "
+            f"{f'population {label!r}' if label else 'Population'}: size must be a whole "
+            f"number >= 1, got {size!r}. "
             f"Give the number of neurons, e.g. Population(10, ...).")
 
 
