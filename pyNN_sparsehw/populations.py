@@ -5,6 +5,8 @@ as per-neuron arrays in PyNN names and units; changes are forwarded to the engin
 when the network has been compiled.
 """
 
+import numbers
+
 import numpy as np
 
 from pyNN import common, errors
@@ -180,6 +182,14 @@ class Population(_ParameterAccess, common.Population):
                  label=None):
         if not isinstance(size, tuple):
             validation.check_population_size(label, size)
+        # numbers and arrays are checked before the population exists (the rest, lazy
+        # values, when initialize() evaluates them)
+        owner = f"population '{label}' ({type(cellclass).__name__})" if label else \
+            f"new population ({type(cellclass).__name__})"
+        for variable, value in initial_values.items():
+            if isinstance(value, (numbers.Real, list, np.ndarray)):
+                validation.check_initial_values(owner, variable, value,
+                                                _units(cellclass).get(variable, ""))
         super().__init__(size, cellclass, cellparams, structure, initial_values, label)
 
     def _create_cells(self):

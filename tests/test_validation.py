@@ -106,6 +106,9 @@ def test_set_and_initialize_are_checked_and_change_nothing(sim):
     hh = sim.Population(1, sim.HH_cond_exp())
     with _raises(errors.InvalidParameterValueError, "initial value of m = 2"):
         hh.initialize(m=2.0)
+    with _raises(errors.InvalidParameterValueError, "initial value of gsyn_exc = -1"):
+        sim.Population(2, sim.IF_cond_exp(), initial_values={"gsyn_exc": -1.0})
+    assert len(sim.simulator.state.description.populations) == 2  # the refused one left none
 
 
 @pytest.mark.parametrize("times, fragment", [([1.0, NAN], "contain nan ms"),
