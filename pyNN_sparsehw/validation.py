@@ -364,5 +364,5 @@ def _describe(obj):
     if isinstance(obj, numbers.Integral):
         return f"neuron id {int(obj)}"
     kind = type(obj).__name__
-    label = getattr(obj, "label", None)
+    label = vars(obj).get("label") if hasattr(obj, "__dict__") else None
     return f"{kind} '{label}'" if label else kind

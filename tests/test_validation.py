@@ -214,33 +214,40 @@ def test_empty_network_advances_time(sim):
 
 
 # ------------------------------------------------- 4. objects of an older setup
-def _stale_actions(sim, old, old_projection, new):
+def _stale_actions(sim, old, old_projection, old_source, new):
+    """action -> (what the error must name, the call)."""
     return {
-        "projection from": lambda: sim.Projection(old, new, sim.AllToAllConnector()),
-        "projection to": lambda: sim.Projection(new, old[0:1], sim.AllToAllConnector()),
-        "record": lambda: old.record("v"),
-        "set": lambda: old.set(tau_m=10.0),
-        "get": lambda: old.get("tau_m"),
-        "initialize": lambda: old.initialize(v=-70.0),
-        "get_data": lambda: old.get_data(),
-        "view set": lambda: old[0:1].set(tau_m=10.0),
-        "assembly record": lambda: (new + old).record("spikes"),
-        "inject": lambda: sim.DCSource(amplitude=1.0).inject_into(old),
-        "projection set": lambda: old_projection.set(weight=1.0),
-        "projection get": lambda: old_projection.get("weight", format="list"),
-        "id": lambda: old[0].tau_m,
+        "projection from": ("Population 'old'",
+                            lambda: sim.Projection(old, new, sim.AllToAllConnector())),
+        "projection to": ("view of 'old'",
+                          lambda: sim.Projection(new, old[0:1], sim.AllToAllConnector())),
+        "record": ("Population 'old'", lambda: old.record("v")),
+        "set": ("Population 'old'", lambda: old.set(tau_m=10.0)),
+        "get": ("Population 'old'", lambda: old.get("tau_m")),
+        "initialize": ("Population 'old'", lambda: old.initialize(v=-70.0)),
+        "get_data": ("Population 'old'", lambda: old.get_data()),
+        "view set": ("view of 'old'", lambda: old[0:1].set(tau_m=10.0)),
+        "assembly record": ("Population 'old'", lambda: (new + old).record("spikes")),
+        "inject": ("Population 'old'", lambda: sim.DCSource(amplitude=1.0).inject_into(old)),
+        "old source": ("DCSource", lambda: old_source.inject_into(new)),
+        "projection set": ("Projection 'old_prj'", lambda: old_projection.set(weight=1.0)),
+        "projection get": ("Projection 'old_prj'",
+                           lambda: old_projection.get("weight", format="list")),
+        "id": ("neuron id 0", lambda: old[0].tau_m),
     }
 
 
-@pytest.mark.parametrize("action", list(_stale_actions(None, None, None, None)))
+@pytest.mark.parametrize("action", list(_stale_actions(None, None, None, None, None)))
 def test_objects_of_a_previous_setup_are_refused(sim, action):
     old = sim.Population(2, sim.IF_curr_exp(), label="old")
     old.record("spikes")
     old_projection = sim.Projection(old, old, sim.AllToAllConnector(), label="old_prj")
+    old_source = sim.DCSource(amplitude=1.0)
     sim.setup(timestep=0.1, chip="ideal")
     new = sim.Population(2, sim.IF_curr_exp(), label="new")
-    with _raises(StaleObjectError, "previous setup()"):
-        _stale_actions(sim, old, old_projection, new)[action]()
+    named, call = _stale_actions(sim, old, old_projection, old_source, new)[action]
+    with _raises(StaleObjectError, named, "previous setup()"):
+        call()
 
 
 # ------------------------------------------- 5. a population created after run()
