@@ -153,8 +153,10 @@ class Engine:
         if "start" in parameters:
             group.start_step[index] = _steps(parameters["start"], self.dt) - 1
         if "stop" in parameters:
-            group.stop_step[index] = np.minimum(_steps(parameters["stop"], self.dt) - 1,
-                                                np.iinfo(np.int32).max)
+            # (limited before the cast: an endless source has stop = inf)
+            steps = np.minimum(np.asarray(parameters["stop"], dtype=float) / self.dt,
+                               np.iinfo(np.int32).max)
+            group.stop_step[index] = np.rint(steps).astype(np.int64) - 1
 
     def _spike_array_events(self, spike_times, first_step=0):
         """Flatten per-neuron spike times to (indices, emission times)."""
@@ -386,6 +388,10 @@ class Engine:
         """
         n_steps = int(round(duration / self.dt))
         if n_steps <= 0:
+            return
+        if not self.network.objects:
+            # nothing to simulate, but time passes (Brian2 moves only clocks in use)
+            self.clock._set_t_update_dt(target_t=(self._step() + n_steps) * self.dt * ms)
             return
         if not self._started:
             # Brian2's rand() draws from numpy's global generator: seed it once here
