@@ -4,6 +4,8 @@
 # exercised by every test run; the install is redone whenever a source file changes.
 #
 #   make test                      install, run the unit tests
+#   make test-long                 tests too slow for `make test` (full calibrations in
+#                                  concurrent processes), e.g. ARGS="-k calibrating"
 #   make demo                      install, run examples/demo.py
 #   make conformance [ARGS=...]    PyNN 0.13.0's system scenarios on pyNN.sparsehw
 #                                  e.g. make conformance ARGS="-k test_setup"
@@ -46,7 +48,7 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 STAMP_DOCS := $(VENV)/.installed-docs
 
-.PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
+.PHONY: venv install install-reference test test-long demo conformance examples benchmark encodings compare \
         calibration compensation associative-memory train-demo schaefer docs clean distclean
 
 venv install: $(STAMP_TEST)
@@ -84,6 +86,9 @@ $(STAMP_DOCS): $(VPY) $(PKG_SOURCES)
 test: $(STAMP_TEST)
 	$(PYTEST) tests -q --durations=15
 
+test-long: $(STAMP_TEST)
+	PYNN_SPARSEHW_LONG_TESTS=1 $(PYTEST) tests/test_calibration_cache.py -q --durations=5 $(ARGS)
+
 demo: $(STAMP_TEST)
 	$(VPY) examples/demo.py
 
@@ -112,7 +117,10 @@ compensation: $(STAMP_TEST)
 associative-memory: $(STAMP_TEST)
 	$(VPY) examples/associative_memory.py $(ARGS)
 
-train-demo: $(STAMP_TEST)
+train-test-long: $(STAMP_TEST)
+	PYNN_SPARSEHW_LONG_TESTS=1 $(PYTEST) tests/test_calibration_cache.py -q --durations=5 $(ARGS)
+
+demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
 
 schaefer: $(STAMP_TEST)
