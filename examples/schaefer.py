@@ -133,15 +133,15 @@ def retention_experiment(task, rows, profile, iterations, finetune):
 def headline(experiment):
     """Our and the paper's dense 5-bit / PB-BMP 2-bit ratio and the retention loss."""
     by_bits = {w["bits"]: w for w in experiment["widths"]}
-    ours_fb = by_bits[5]["encodings"]["dense"]["forward"] + by_bits[5]["encodings"]["dense"]["backward"]
-    ours_fb_bmp = by_bits[2]["encodings"]["bitmap"]["forward"] + \
-        by_bits[2]["encodings"]["bitmap"]["backward"]
-    return {"ratio_forward_backward": ours_fb / ours_fb_bmp,
-            "ratio_with_update": by_bits[5]["encodings"]["dense"]["total"] /
-            by_bits[2]["encodings"]["bitmap"]["total"],
-            "paper_ratio": by_bits[5]["paper_energy"]["dense"] / by_bits[2]["paper_energy"]["bitmap"],
-            "van_rossum_5bit": by_bits[5]["van_rossum"], "van_rossum_2bit": by_bits[2]["van_rossum"],
-            "van_rossum_increase": by_bits[2]["van_rossum"] / by_bits[5]["van_rossum"] - 1.0}
+    dense5, bitmap2 = by_bits[5]["encodings"]["dense"], by_bits[2]["encodings"]["bitmap"]
+    vr5, vr2 = by_bits[5]["van_rossum"], by_bits[2]["van_rossum"]
+    return {"ratio_forward_backward": (dense5["forward"] + dense5["backward"]) /
+            (bitmap2["forward"] + bitmap2["backward"]),
+            "ratio_with_update": dense5["total"] / bitmap2["total"],
+            "paper_ratio": by_bits[5]["paper_energy"]["dense"] /
+            by_bits[2]["paper_energy"]["bitmap"],
+            "van_rossum_5bit": vr5, "van_rossum_2bit": vr2,
+            "van_rossum_increase": vr2 / vr5 - 1.0}
 
 
 def held_out_experiment(rows):
@@ -183,7 +183,8 @@ def conv_experiment(profile, steps, bits=4, channels=4, side=8, seed=0):
                                       **{name: sum(categories[name].values())
                                          for name in PASS_NAMES}}
     f, c = out["encodings"]["functional"], out["encodings"]["csr"]
-    out["saving_backward_update"] = 1.0 - (f["backward"] + f["update"]) / (c["backward"] + c["update"])
+    out["saving_backward_update"] = 1.0 - (f["backward"] + f["update"]) / \
+        (c["backward"] + c["update"])
     out["saving_backward_update_memory"] = 1.0 - _memory(f) / _memory(c)
     return out
 
