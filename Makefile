@@ -117,10 +117,7 @@ compensation: $(STAMP_TEST)
 associative-memory: $(STAMP_TEST)
 	$(VPY) examples/associative_memory.py $(ARGS)
 
-train-test-long: $(STAMP_TEST)
-	PYNN_SPARSEHW_LONG_TESTS=1 $(PYTEST) tests/test_calibration_cache.py -q --durations=5 $(ARGS)
-
-demo: $(STAMP_TEST)
+train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
 
 schaefer: $(STAMP_TEST)
