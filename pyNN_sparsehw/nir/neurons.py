@@ -14,8 +14,8 @@ CubaLI      ``IF_curr_exp``, threshold at +infinity                       ``v``
 Threshold   ``IF_curr_delta`` that forgets its state every step           spikes
 ==========  ============================================================  ===========
 
-:class:`Realisation` holds the PyNN parameters and the factors that turn NIR input
-weights and biases into PyNN weights (mV or nA) and ``i_offset`` (nA).
+:class:`Realisation` holds the PyNN parameters and the factor that turns NIR input
+weights (and biases) into PyNN weights (mV or nA).
 """
 
 from dataclasses import dataclass, field
@@ -60,9 +60,8 @@ class Realisation:
     parameters : dict of arrays
         PyNN parameters per neuron, PyNN units.
     weight_factor : array
-        PyNN weight (mV or nA) per NIR weight, per target neuron.
-    bias_factor : array
-        ``i_offset`` (nA) per unit of NIR bias, per neuron.
+        PyNN weight (mV or nA) per NIR weight, per target neuron (also per unit of
+        NIR bias, which the reader sends as spikes of a bias source every step).
     latency : int
         Steps the synaptic kinetics add between a spike's arrival and its first
         effect on the threshold decision (0 voltage jump, 1 exponential current).
@@ -74,7 +73,6 @@ class Realisation:
     cell_type: str
     parameters: dict
     weight_factor: np.ndarray
-    bias_factor: np.ndarray
     latency: int
     record: str
     initial_v: np.ndarray
@@ -140,8 +138,8 @@ def realise(label, node, size, dt, discretisation, h, chip):
         parameters = dict(tau_m=np.full(size, h / units.FORGET_ALL_DECAY_EXPONENT),
                           v_rest=np.zeros(size), v_reset=np.zeros(size),
                           v_thresh=_array(node.threshold, size, "threshold", label), **common)
-        return _finish(label, kind, "IF_curr_delta", parameters, np.ones(size),
-                       np.ones(size), h, 0, "spikes", np.zeros(size), chip)
+        return _finish(label, kind, "IF_curr_delta", parameters, np.ones(size), 0,
+                       "spikes", np.zeros(size), chip)
     if isinstance(node, (nir.CubaLIF, nir.CubaLI)):
         return _realise_cuba(label, node, size, dt, discretisation, h, chip, common)
     if isinstance(node, nir.IF):
@@ -170,13 +168,12 @@ def realise(label, node, size, dt, discretisation, h, chip):
     parameters = dict(tau_m=tau_m, v_rest=v_rest, v_reset=v_reset, v_thresh=v_thresh,
                       **common)
     if delta:
-        return _finish(label, kind, "IF_curr_delta", parameters, per_step, per_step, h, 0,
-                       record, initial, chip)
+        return _finish(label, kind, "IF_curr_delta", parameters, per_step, 0, record,
+                       initial, chip)
     tau_syn = _shortest_tau_syn(chip, h)
     parameters.update(tau_syn_E=np.full(size, tau_syn), tau_syn_I=np.full(size, tau_syn))
     factor = per_step / units.current_to_voltage(tau_m, tau_syn, cm, h)
-    return _finish(label, kind, "IF_curr_exp", parameters, factor, per_step, h, 1, record,
-                   initial, chip,
+    return _finish(label, kind, "IF_curr_exp", parameters, factor, 1, record, initial, chip,
                    notes=[f"node '{label}' ({kind}): the {chip.name} chip has no "
                           f"voltage-jump synapses; realised with exponential currents of "
                           f"tau_syn = {tau_syn:g} ms (one more step of latency; "
@@ -216,11 +213,8 @@ def _realise_cuba(label, node, size, dt, discretisation, h, chip, common):
     v_rest = v_leak - rest_shift(tau_m, common["cm"], common["i_offset"], beta < 1.0)
     parameters = dict(tau_m=tau_m, tau_syn_E=tau_s, tau_syn_I=tau_s.copy(), v_rest=v_rest,
                       v_reset=v_reset, v_thresh=v_thresh, **common)
-    # a constant input reaches the membrane through the synapse in its steady state,
-    # per_step / (1 - alpha) per step; the chip adds it to the membrane directly
-    # (exact in the steady state, see docs/nir.rst)
-    return _finish(label, kind, "IF_curr_exp", parameters, factor, per_step / (1.0 - alpha),
-                   h, 1, record, v_leak.copy(), chip)
+    return _finish(label, kind, "IF_curr_exp", parameters, factor, 1, record, v_leak.copy(),
+                   chip)
 
 
 def _shortest_tau_syn(chip, h):
@@ -232,16 +226,12 @@ def _shortest_tau_syn(chip, h):
     return h / units.FORGET_ALL_DECAY_EXPONENT
 
 
-def _finish(label, kind, cell_type, parameters, weight_factor, bias_per_step, h, latency,
-            record, initial, chip, notes=()):
-    """Check the parameters against the chip; `bias_per_step`: mV per step that one
-    unit of constant NIR input adds, turned into i_offset per unit."""
-    bias_factor = bias_per_step / units.constant_current_gain(parameters["tau_m"],
-                                                              parameters["cm"], h)
+def _finish(label, kind, cell_type, parameters, weight_factor, latency, record, initial,
+            chip, notes=()):
+    """Check the parameters against the chip and wrap them up."""
     _check_chip(label, kind, parameters, chip)
     return Realisation(cell_type, parameters, np.asarray(weight_factor, dtype=float),
-                       np.asarray(bias_factor, dtype=float), latency, record,
-                       np.asarray(initial, dtype=float), list(notes))
+                       latency, record, np.asarray(initial, dtype=float), list(notes))
 
 
 def _check_chip(label, kind, parameters, chip):

@@ -48,6 +48,9 @@ class NIRNetwork:
         than step t + 1 (see docs/nir.rst); used to read results back in NIR steps.
     dt : float
         Seconds per NIR step; ``timestep``: ms per chip step.
+    bias : str or None
+        Name of the spike source that carries the graph's biases (it fires at every
+        step of a run).
     notes : list
         What was realised approximately, if anything.
     """
@@ -61,6 +64,7 @@ class NIRNetwork:
     dt: float
     timestep: float
     discretisation: str
+    bias: str = None
     notes: list = field(default_factory=list)
 
     @property
@@ -101,8 +105,11 @@ class NIRNetwork:
             order = np.argsort(neuron, kind="stable")
             split = np.cumsum(np.bincount(neuron, minlength=flat.shape[1]))[:-1]
             sequences = [Sequence(t) for t in np.split(times[order], split)]
-            self.populations[name].set(spike_times=sequences)
+            _set_spike_times(self.populations[name], sequences)
             steps = array.shape[0] if steps is None else max(steps, array.shape[0])
+        if self.bias is not None:
+            every = (np.arange(steps + max(self.offsets.values()) + 1) + 1) * self.timestep
+            _set_spike_times(self.populations[self.bias], [Sequence(every + self._now())])
         return steps
 
     def _now(self):
@@ -151,6 +158,11 @@ class NIRNetwork:
                 array[valid] = sampled[index[valid]]
             results[output] = array.reshape(shape)
         return results
+
+
+def _set_spike_times(population, sequences):
+    """PyNN takes a one-neuron population's spike times as one Sequence."""
+    population.set(spike_times=sequences[0] if population.size == 1 else sequences)
 
 
 def _load(path_or_graph):
@@ -228,14 +240,10 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, record=True)
     for name in analysis.inputs:
         populations[name] = sim.Population(analysis.size(name), sim.SpikeSourceArray(),
                                            label=name)
-    biases = {name: np.zeros(analysis.size(name)) for name in analysis.neurons}
-    for edge in analysis.edges:
-        biases[edge.post] += edge.map.bias
     for name, realisation in realisations.items():
-        parameters = dict(realisation.parameters)
-        parameters["i_offset"] = parameters["i_offset"] + biases[name] * realisation.bias_factor
         cell_type = getattr(sim, realisation.cell_type)
-        population = sim.Population(analysis.size(name), cell_type(**parameters), label=name)
+        population = sim.Population(analysis.size(name), cell_type(**realisation.parameters),
+                                    label=name)
         population.initialize(v=realisation.initial_v)
         populations[name] = population
     projections = {}
@@ -244,6 +252,8 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, record=True)
         projections.setdefault((edge.pre, edge.post), []).extend(_project(
             populations[edge.pre], populations[edge.post], edge.map.pre, edge.map.post,
             weights, steps * h, f"{edge.pre}->{edge.post}"))
+    bias = _bias_source(analysis, realisations, step_offsets, populations, projections, h,
+                        notes)
     records = {name: r.record for name, r in realisations.items()}
     if record:
         for unit in set(analysis.outputs.values()):
@@ -251,7 +261,37 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, record=True)
                 populations[unit].record(records[unit])
     return NIRNetwork(populations, projections, analysis.shapes, list(analysis.inputs),
                       dict(analysis.outputs), records, step_offsets, dt, h, discretisation,
-                      notes)
+                      bias, notes)
+
+
+def _bias_source(analysis, realisations, step_offsets, populations, projections, h, notes):
+    """The biases of Affine / Conv nodes as one spike source that fires at every NIR
+    step (offset 0, like the inputs), with a synapse of weight `bias` onto every
+    biased neuron: a constant input from NIR step 0 on, through the same synapses as
+    any other input. Returns the source's name, or None when nothing is biased."""
+    biases = {}
+    for edge in analysis.edges:
+        biases[edge.post] = biases.get(edge.post, 0.0) + edge.map.bias
+    biases = {unit: b for unit, b in biases.items() if np.any(b)}
+    if not biases:
+        return None
+    name = "bias"
+    while name in populations:
+        name += "_"
+    source = sim.Population(1, sim.SpikeSourceArray(), label=name)
+    populations[name] = source
+    for unit, b in biases.items():
+        realisation = realisations[unit]
+        post = np.nonzero(b)[0]
+        steps = step_offsets[unit] - realisation.latency
+        if steps < 1:
+            notes.append(f"bias of '{unit}': reaches it {1 - steps} step(s) late")
+            steps = 1
+        projections[(name, unit)] = _project(
+            source, populations[unit], np.zeros(post.size, dtype=np.int64), post,
+            b[post] * realisation.weight_factor[post], np.full(post.size, steps * h),
+            f"{name}->{unit}")
+    return name
 
 
 def _project(pre, post, pre_index, post_index, weights, delays, label):

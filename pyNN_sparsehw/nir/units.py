@@ -115,10 +115,3 @@ def current_to_voltage(tau_m, tau_syn, c_m, h):
     tau_syn = np.asarray(tau_syn, dtype=float)
     return (h / np.asarray(c_m, dtype=float)) * np.exp(-h / tau_m) \
         * exprel(h * (1.0 / tau_m - 1.0 / tau_syn))
-
-
-def constant_current_gain(tau_m, c_m, h):
-    """Voltage (mV) one chip step adds per nA of constant current (i_offset) at rest:
-    ``(tau_m/c_m) (1 - exp(-h/tau_m))``, which tends to ``h/c_m`` without leak."""
-    tau_m = np.asarray(tau_m, dtype=float)
-    return -np.expm1(-h / tau_m) * tau_m / np.asarray(c_m, dtype=float)
