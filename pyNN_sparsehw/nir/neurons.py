@@ -30,6 +30,7 @@ META_CELL_TYPE = "sparsehw_cell_type"
 META_CM = "sparsehw_cm"                    # nF
 META_TAU_REFRAC = "sparsehw_tau_refrac"    # ms
 META_I_OFFSET = "sparsehw_i_offset"        # nA (also folded into v_leak)
+META_TAU_SYN_I = "sparsehw_tau_syn_I"      # ms, of IF_curr_exp (NIR's tau_syn: tau_syn_E)
 #: metadata key naming a neuron model that NIR has no node for (see docs/nir.rst)
 META_MODEL = "sparsehw_model"
 
@@ -211,7 +212,8 @@ def _realise_cuba(label, node, size, dt, discretisation, h, chip, common):
     else:
         v_thresh, v_reset, record = np.full(size, np.inf), v_leak.copy(), "v"
     v_rest = v_leak - rest_shift(tau_m, common["cm"], common["i_offset"], beta < 1.0)
-    parameters = dict(tau_m=tau_m, tau_syn_E=tau_s, tau_syn_I=tau_s.copy(), v_rest=v_rest,
+    tau_s_inh = _metadata(node, META_TAU_SYN_I, size, tau_s, label)
+    parameters = dict(tau_m=tau_m, tau_syn_E=tau_s, tau_syn_I=tau_s_inh, v_rest=v_rest,
                       v_reset=v_reset, v_thresh=v_thresh, **common)
     return _finish(label, kind, "IF_curr_exp", parameters, factor, 1, record, v_leak.copy(),
                    chip)

@@ -139,7 +139,7 @@ class NIRNetwork:
         results = {}
         for output, unit in self.outputs.items():
             population = self.populations[unit]
-            segment = population.get_data(clear=True).segments[-1]
+            segment = population.get_data().segments[-1]
             shape = (steps, *self.shapes[unit])
             base = start / self.timestep + 1 + self.offsets[unit]
             if self.records[unit] == "spikes":

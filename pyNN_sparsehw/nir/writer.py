@@ -10,7 +10,7 @@ from pyNN_sparsehw import simulator
 
 from . import units
 from .neurons import (META_CELL_TYPE, META_CM, META_I_OFFSET, META_MODEL, META_TAU_REFRAC,
-                      NIRMappingError, rest_shift)
+                      META_TAU_SYN_I, NIRMappingError, rest_shift)
 from .reader import DEFAULT_DT, META_DISCRETISATION, META_DT, META_LATENCY, NIRNetwork
 
 SOURCES = ("SpikeSourceArray", "SpikeSourcePoisson")
@@ -44,10 +44,9 @@ def _neuron_node(population, hardware, dt, discretisation, h):
         node = nir.LIF(tau=tau_mem, r=1.0 / gain_mem, v_leak=v_leak,
                        v_threshold=p["v_thresh"], v_reset=p["v_reset"], metadata=metadata)
         return node, np.ones(population.size)
-    if not np.allclose(p["tau_syn_E"], p["tau_syn_I"], rtol=1e-12):
-        raise NIRMappingError(
-            f"population '{population.label}': tau_syn_E and tau_syn_I differ; NIR's "
-            f"CubaLIF has one synaptic time constant. Set them equal to export.")
+    # NIR's CubaLIF has one synaptic time constant: tau_syn_E; tau_syn_I (which
+    # mismatch makes differ on an analog chip) travels in the metadata
+    metadata[META_TAU_SYN_I] = p["tau_syn_I"]
     alpha = units.chip_decay(p["tau_syn_E"], h)
     tau_syn = units.tau_from_decay(alpha, dt, discretisation)
     _, gain_syn = units.decay_and_gain(tau_syn, dt, discretisation)
@@ -90,7 +89,8 @@ def to_graph(projections, populations=None, outputs=None, hardware=False, dt=DEF
     -------
     nir.NIRGraph
         Spike sources become Input nodes; ``IF_curr_delta`` LIF and ``IF_curr_exp``
-        CubaLIF nodes (with ``cm``, ``tau_refrac`` and ``i_offset`` in their metadata,
+        CubaLIF nodes (with ``cm``, ``tau_refrac``, ``i_offset`` and, for CubaLIF,
+        ``tau_syn_I`` in their metadata,
         ``i_offset`` also folded into ``v_leak``); each pair of connected populations
         one Linear node per delay (weights summed over receptors, inhibitory
         negative), behind a Delay node of (delay - 1) steps when longer than a step.
@@ -174,5 +174,6 @@ def model_node(model, base, **parameters):
     pyNN_sparsehw realises that model (see docs/nir.rst)."""
     base.metadata = dict(base.metadata or {}, **{META_MODEL: str(model)})
     for name, value in parameters.items():
-        base.metadata[f"{model}_{name}"] = np.asarray(value)
+        # nir.write compresses arrays, which HDF5 refuses for scalars
+        base.metadata[f"{model}_{name}"] = np.atleast_1d(np.asarray(value))
     return base
