@@ -154,10 +154,12 @@ def test_round_trip_is_the_identity(tmp_path):
     sim.setup(timestep=0.5, chip="ideal")
     populations, projections = _network(np.random.default_rng(7))
     expected_synapses, expected_parameters = _synapses(projections), _parameters(populations)
-    pnir.write(tmp_path / "net.nir", projections, populations)
+    # 10 mV per NIR voltage unit around -60 mV, there and back
+    pnir.write(tmp_path / "net.nir", projections, populations, voltage_scale=10.0,
+               v_offset=-60.0)
 
     sim.setup(timestep=0.5, chip="ideal")
-    network = pnir.read(tmp_path / "net.nir")
+    network = pnir.read(tmp_path / "net.nir", voltage_scale=10.0, v_offset=-60.0)
     assert network.bias is None and network.outputs == {"b output": "b"}
     assert [type(p.celltype).__name__ for p in network.populations.values()] == \
         ["SpikeSourceArray", "IF_curr_delta", "IF_curr_exp"]

@@ -114,9 +114,20 @@ def rest_shift(tau_m, cm, i_offset, leaky):
     return np.where(leaky, np.asarray(i_offset) * np.asarray(tau_m) / np.asarray(cm), 0.0)
 
 
-def realise(label, node, size, dt, discretisation, h, chip):
+def default_cm(chip):
+    """Membrane capacitance (nF) for nodes whose metadata does not give one: the
+    smallest the chip holds (the least synaptic current for a given voltage step),
+    :data:`DEFAULT_CM` on chips without a range."""
+    dac = (chip.parameter("c_m") or {}).get("dac")
+    return float(dac["range"][0]) if dac else DEFAULT_CM
+
+
+def realise(label, node, size, dt, discretisation, h, chip, voltage=(1.0, 0.0)):
     """The :class:`Realisation` of neuron node `node` (named `label`) of `size`
-    neurons, at `dt` seconds per NIR step and `h` ms per chip step on `chip`."""
+    neurons, at `dt` seconds per NIR step and `h` ms per chip step on `chip`.
+
+    `voltage`: (scale in mV per NIR voltage unit, offset in mV): a NIR voltage u is
+    ``offset + scale * u`` mV on the chip, and weights scale with it."""
     model = node.metadata.get(META_MODEL) if isinstance(node.metadata, dict) else None
     if model is not None:
         model = model.decode() if isinstance(model, bytes) else str(model)
@@ -125,10 +136,10 @@ def realise(label, node, size, dt, discretisation, h, chip):
             f"NIR has no node for and pyNN_sparsehw.nir cannot realise yet; its "
             f"parameters are in the node's metadata")
     kind = type(node).__name__
-    cm = _metadata(node, META_CM, size, DEFAULT_CM, label)
+    cm = _metadata(node, META_CM, size, default_cm(chip), label)
     tau_refrac = _metadata(node, META_TAU_REFRAC, size, 0.0, label)
     i_offset = _metadata(node, META_I_OFFSET, size, 0.0, label)
-    common = dict(cm=cm, tau_refrac=tau_refrac, i_offset=i_offset)
+    common = dict(cm=cm, tau_refrac=tau_refrac, i_offset=i_offset, voltage=voltage)
     delta = chip.has_kinetics("voltage_jump")
     if isinstance(node, nir.Threshold):
         if not delta:
@@ -138,8 +149,8 @@ def realise(label, node, size, dt, discretisation, h, chip):
                 f"node or chip='ideal'")
         parameters = dict(tau_m=np.full(size, h / units.FORGET_ALL_DECAY_EXPONENT),
                           v_rest=np.zeros(size), v_reset=np.zeros(size),
-                          v_thresh=_array(node.threshold, size, "threshold", label), **common)
-        return _finish(label, kind, "IF_curr_delta", parameters, np.ones(size), 0,
+                          v_thresh=_array(node.threshold, size, "threshold", label))
+        return _finish(label, kind, "IF_curr_delta", parameters, common, np.ones(size), 0,
                        "spikes", np.zeros(size), chip)
     if isinstance(node, (nir.CubaLIF, nir.CubaLI)):
         return _realise_cuba(label, node, size, dt, discretisation, h, chip, common)
@@ -164,17 +175,15 @@ def realise(label, node, size, dt, discretisation, h, chip):
     else:
         raise NIRMappingError(f"node '{label}': {kind} is not a neuron node")
     tau_m = units.chip_tau(decay, h)
-    # an i_offset written by our writer is also folded into v_leak: take it out
-    v_rest = v_rest - rest_shift(tau_m, cm, i_offset, decay < 1.0)
-    parameters = dict(tau_m=tau_m, v_rest=v_rest, v_reset=v_reset, v_thresh=v_thresh,
-                      **common)
+    parameters = dict(tau_m=tau_m, v_rest=v_rest, v_reset=v_reset, v_thresh=v_thresh)
     if delta:
-        return _finish(label, kind, "IF_curr_delta", parameters, per_step, 0, record,
+        return _finish(label, kind, "IF_curr_delta", parameters, common, per_step, 0, record,
                        initial, chip)
     tau_syn = _shortest_tau_syn(chip, h)
     parameters.update(tau_syn_E=np.full(size, tau_syn), tau_syn_I=np.full(size, tau_syn))
     factor = per_step / units.current_to_voltage(tau_m, tau_syn, cm, h)
-    return _finish(label, kind, "IF_curr_exp", parameters, factor, 1, record, initial, chip,
+    return _finish(label, kind, "IF_curr_exp", parameters, common, factor, 1, record, initial,
+                   chip,
                    notes=[f"node '{label}' ({kind}): the {chip.name} chip has no "
                           f"voltage-jump synapses; realised with exponential currents of "
                           f"tau_syn = {tau_syn:g} ms (one more step of latency; "
@@ -211,12 +220,11 @@ def _realise_cuba(label, node, size, dt, discretisation, h, chip, common):
         record = "spikes"
     else:
         v_thresh, v_reset, record = np.full(size, np.inf), v_leak.copy(), "v"
-    v_rest = v_leak - rest_shift(tau_m, common["cm"], common["i_offset"], beta < 1.0)
     tau_s_inh = _metadata(node, META_TAU_SYN_I, size, tau_s, label)
-    parameters = dict(tau_m=tau_m, tau_syn_E=tau_s, tau_syn_I=tau_s_inh, v_rest=v_rest,
-                      v_reset=v_reset, v_thresh=v_thresh, **common)
-    return _finish(label, kind, "IF_curr_exp", parameters, factor, 1, record, v_leak.copy(),
-                   chip)
+    parameters = dict(tau_m=tau_m, tau_syn_E=tau_s, tau_syn_I=tau_s_inh, v_rest=v_leak,
+                      v_reset=v_reset, v_thresh=v_thresh)
+    return _finish(label, kind, "IF_curr_exp", parameters, common, factor, 1, record,
+                   v_leak.copy(), chip)
 
 
 def _shortest_tau_syn(chip, h):
@@ -228,12 +236,23 @@ def _shortest_tau_syn(chip, h):
     return h / units.FORGET_ALL_DECAY_EXPONENT
 
 
-def _finish(label, kind, cell_type, parameters, weight_factor, latency, record, initial,
-            chip, notes=()):
-    """Check the parameters against the chip and wrap them up."""
+def _finish(label, kind, cell_type, parameters, common, weight_factor, latency, record,
+            initial, chip, notes=()):
+    """Voltages (NIR units) to mV, the i_offset of our writer taken out of v_leak,
+    the parameters checked against the chip."""
+    scale, offset = common["voltage"]
+    parameters = dict(parameters, cm=common["cm"], tau_refrac=common["tau_refrac"],
+                      i_offset=common["i_offset"])
+    for name in ("v_rest", "v_reset", "v_thresh"):
+        parameters[name] = offset + scale * parameters[name]
+    # an i_offset written by our writer is also folded into v_leak: take it out
+    parameters["v_rest"] = parameters["v_rest"] - rest_shift(
+        parameters["tau_m"], parameters["cm"], parameters["i_offset"],
+        parameters["tau_m"] < units.NO_LEAK_TAU_MS)
     _check_chip(label, kind, parameters, chip)
-    return Realisation(cell_type, parameters, np.asarray(weight_factor, dtype=float),
-                       latency, record, np.asarray(initial, dtype=float), list(notes))
+    return Realisation(cell_type, parameters, scale * np.asarray(weight_factor, dtype=float),
+                       latency, record, offset + scale * np.asarray(initial, dtype=float),
+                       list(notes))
 
 
 def _check_chip(label, kind, parameters, chip):

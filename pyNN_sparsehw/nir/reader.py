@@ -186,7 +186,8 @@ def _metadata_value(metadata, key, default):
     return value
 
 
-def read(path_or_graph, dt=None, discretisation=None, latency=None, record=True):
+def read(path_or_graph, dt=None, discretisation=None, latency=None, voltage_scale=1.0,
+         v_offset=0.0, record=True):
     """Build the populations and projections of a NIR graph on the current chip.
 
     Call after ``sim.setup(timestep=h, chip=...)``: one NIR step becomes one chip
@@ -205,6 +206,10 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, record=True)
     latency : {"compensate", "step"}
         How NIR's zero-delay edges become chip delays (see :func:`.graph.offsets`;
         default: the graph's metadata, else "compensate").
+    voltage_scale, v_offset : float
+        A NIR voltage u becomes ``v_offset + voltage_scale * u`` mV on the chip
+        (NIR's voltages have no unit); weights scale with `voltage_scale`. Default:
+        1 NIR unit = 1 mV around 0 mV.
     record : bool
         Record what every output reads (spikes, or v of leaky integrators).
 
@@ -227,8 +232,9 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, record=True)
     state = simulator.state
     h, chip = state.dt, state.chip
     analysis = analyse(graph, dt)
+    voltage = (float(voltage_scale), float(v_offset))
     realisations = {name: realise(name, node, analysis.size(name), dt, discretisation, h,
-                                  chip)
+                                  chip, voltage)
                     for name, node in analysis.neurons.items()}
     latencies = {name: r.latency for name, r in realisations.items()}
     latencies.update({name: 0 for name in analysis.inputs})

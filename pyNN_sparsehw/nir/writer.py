@@ -23,8 +23,9 @@ def _values(population, names, hardware):
             for name, v in zip(names, values)}
 
 
-def _neuron_node(population, hardware, dt, discretisation, h):
-    """(NIR node, weight factor: NIR weight per PyNN weight, per neuron)."""
+def _neuron_node(population, hardware, dt, discretisation, h, voltage):
+    """(NIR node, weight factor: NIR weight per PyNN weight, per neuron); `voltage`:
+    (mV per NIR unit, offset in mV)."""
     cell_type = type(population.celltype).__name__
     if cell_type not in CELL_NODES:
         raise NIRMappingError(
@@ -39,11 +40,14 @@ def _neuron_node(population, hardware, dt, discretisation, h):
     beta = units.chip_decay(p["tau_m"], h)
     tau_mem = units.tau_from_decay(beta, dt, discretisation)
     _, gain_mem = units.decay_and_gain(tau_mem, dt, discretisation)
-    v_leak = p["v_rest"] + rest_shift(p["tau_m"], p["cm"], p["i_offset"], beta < 1.0)
+    scale, offset = voltage
+    v_leak = (p["v_rest"] + rest_shift(p["tau_m"], p["cm"], p["i_offset"],
+                                       p["tau_m"] < units.NO_LEAK_TAU_MS) - offset) / scale
+    v_thresh, v_reset = (p["v_thresh"] - offset) / scale, (p["v_reset"] - offset) / scale
     if cell_type == "IF_curr_delta":
-        node = nir.LIF(tau=tau_mem, r=1.0 / gain_mem, v_leak=v_leak,
-                       v_threshold=p["v_thresh"], v_reset=p["v_reset"], metadata=metadata)
-        return node, np.ones(population.size)
+        node = nir.LIF(tau=tau_mem, r=1.0 / gain_mem, v_leak=v_leak, v_threshold=v_thresh,
+                       v_reset=v_reset, metadata=metadata)
+        return node, np.full(population.size, 1.0 / scale)
     # NIR's CubaLIF has one synaptic time constant: tau_syn_E; tau_syn_I (which
     # mismatch makes differ on an analog chip) travels in the metadata
     metadata[META_TAU_SYN_I] = p["tau_syn_I"]
@@ -51,10 +55,10 @@ def _neuron_node(population, hardware, dt, discretisation, h):
     tau_syn = units.tau_from_decay(alpha, dt, discretisation)
     _, gain_syn = units.decay_and_gain(tau_syn, dt, discretisation)
     node = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=1.0 / gain_mem,
-                       w_in=1.0 / gain_syn, v_leak=v_leak, v_threshold=p["v_thresh"],
-                       v_reset=p["v_reset"], metadata=metadata)
-    # one NIR weight unit adds 1 mV to the membrane over the step after it arrives
-    return node, units.current_to_voltage(p["tau_m"], p["tau_syn_E"], p["cm"], h)
+                       w_in=1.0 / gain_syn, v_leak=v_leak, v_threshold=v_thresh,
+                       v_reset=v_reset, metadata=metadata)
+    # one NIR weight unit adds one NIR voltage unit over the step after it arrives
+    return node, units.current_to_voltage(p["tau_m"], p["tau_syn_E"], p["cm"], h) / scale
 
 
 def _connections(projection, hardware, h):
@@ -65,7 +69,7 @@ def _connections(projection, hardware, h):
 
 
 def to_graph(projections, populations=None, outputs=None, hardware=False, dt=DEFAULT_DT,
-             discretisation="euler"):
+             discretisation="euler", voltage_scale=1.0, v_offset=0.0):
     """A NIR graph of the network made of `populations` and `projections`.
 
     Parameters
@@ -84,6 +88,9 @@ def to_graph(projections, populations=None, outputs=None, hardware=False, dt=DEF
         Seconds per NIR step; one chip time step becomes one NIR step.
     discretisation : {"euler", "exact"}
         How per-step decays become NIR time constants (see :mod:`.units`).
+    voltage_scale, v_offset : float
+        ``v`` mV on the chip is the NIR voltage ``(v - v_offset) / voltage_scale``
+        (the inverse of :func:`.read`'s).
 
     Returns
     -------
@@ -117,7 +124,7 @@ def to_graph(projections, populations=None, outputs=None, hardware=False, dt=DEF
             nodes[population.label] = nir.Input(input_type=np.array([population.size]))
         else:
             nodes[population.label], factors[population.label] = _neuron_node(
-                population, hardware, dt, discretisation, h)
+                population, hardware, dt, discretisation, h, (voltage_scale, v_offset))
     blocks = defaultdict(list)
     for projection in projections:
         for side in (projection.pre, projection.post):
@@ -157,10 +164,11 @@ def to_graph(projections, populations=None, outputs=None, hardware=False, dt=DEF
 
 
 def write(path, projections, populations=None, outputs=None, hardware=False, dt=DEFAULT_DT,
-          discretisation="euler"):
+          discretisation="euler", voltage_scale=1.0, v_offset=0.0):
     """Write the network to `path` (HDF5, through ``nir.write``); see
     :func:`to_graph` for the arguments. Returns the graph."""
-    graph = to_graph(projections, populations, outputs, hardware, dt, discretisation)
+    graph = to_graph(projections, populations, outputs, hardware, dt, discretisation,
+                     voltage_scale, v_offset)
     nir.write(path, graph)
     return graph
 
