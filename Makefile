@@ -20,6 +20,8 @@
 #                                  population coding against mismatch (figures, numbers)
 #   make associative-memory [ARGS=...]  sparse associative memory (Tanaka et al. 2020):
 #                                  figures and numbers in results/associative_memory
+#   make nir-demo [ARGS=...]       snnTorch -> NIR -> chips: 8x8 digits on ideal, digital,
+#                                  analog uncalibrated and calibrated (results/nir_demo)
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
 #   make clean / make distclean
@@ -42,7 +44,7 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
 .PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo clean distclean
+        calibration compensation associative-memory train-demo nir-demo clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -103,6 +105,9 @@ associative-memory: $(STAMP_TEST)
 
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
+
+nir-demo: $(STAMP_TEST)
+	$(VPY) examples/nir_snntorch.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
