@@ -4,9 +4,10 @@
    coded input, surrogate gradients, cross-entropy on spike counts).
 2. Export it with snnTorch's ``export_to_nir`` and write it as a NIR file.
 3. Read the file with :func:`pyNN_sparsehw.nir.read` on the ``ideal`` chip, the
-   ``digital`` chip, the ``analog`` chip uncalibrated (``setup(calibration=None)``) and calibrated (the
-   default), present the test set, and report accuracy, synaptic memory and energy
-   per inference (:class:`pyNN_sparsehw.report.hardware.HardwareReport`).
+   ``digital`` chip, the ``analog`` chip uncalibrated (``setup(calibration=None)``)
+   and calibrated (the default), present the test set, and report accuracy, synaptic
+   memory and energy per inference
+   (:class:`pyNN_sparsehw.report.hardware.HardwareReport`).
 
 Fine-tuning with the chip in the loop is left out: it needs the training stack that
 is being rewritten on PyTorch.

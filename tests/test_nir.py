@@ -395,6 +395,22 @@ def test_threshold_and_leaky_integrator_outputs():
     np.testing.assert_allclose(v, expected, atol=1e-9)
 
 
+def test_delay_nodes_shift_by_whole_steps():
+    """Input -> Delay (2 steps) -> Affine -> Threshold: output[t] is the threshold of
+    W x[t-2] + b (the bias alone before the delayed input arrives)."""
+    rng = np.random.default_rng(6)
+    weight, bias = rng.normal(size=(2, 3)), np.array([0.5, -0.2])
+    graph = nir.NIRGraph.from_list(
+        nir.Input(input_type=np.array([3])), nir.Delay(delay=np.full(3, 2e-4)),
+        nir.Affine(weight=weight, bias=bias), nir.Threshold(threshold=np.full(2, 0.3)),
+        nir.Output(output_type=np.array([2])))
+    x = (rng.random((25, 3)) < 0.5).astype(float)
+    delayed = np.vstack([np.zeros((2, 3)), x[:-2]])
+    sim.setup(timestep=1.0, chip="ideal")
+    result = pnir.read(graph).run(x)["output"]
+    np.testing.assert_array_equal(result, (delayed @ weight.T + bias) > 0.3)
+
+
 # --------------------------------------------------------------- command
 def test_run_nir_command(tmp_path):
     graph = _graph(nir.Affine(weight=np.full((2, 3), 0.6), bias=np.zeros(2)), _lif(r=10.0))

@@ -140,10 +140,9 @@ class _Shapes:
             bias = getattr(node, "bias", None)
             return ConnectionMap.dense(weight, bias), (weight.shape[0],)
         if isinstance(node, nir.Scale):
-            scale = np.broadcast_to(np.asarray(node.scale, dtype=float).ravel()
-                                    if np.size(node.scale) == n else
-                                    np.asarray(node.scale, dtype=float), shape)
-            return ConnectionMap.scale(np.asarray(scale).ravel()), shape
+            scale = np.asarray(node.scale, dtype=float)
+            factors = scale.ravel() if scale.size == n else np.broadcast_to(scale, shape)
+            return ConnectionMap.scale(np.ravel(factors)), shape
         if isinstance(node, (nir.Conv1d, nir.Conv2d)):
             spatial = 1 if isinstance(node, nir.Conv1d) else 2
             if len(shape) != spatial + 1:
@@ -306,7 +305,7 @@ def _mark_back_edges(inputs, edges):
             visit(unit)
 
 
-def offsets(analysis, latencies, mode):
+def offsets(analysis, latencies, mode, biased=()):
     """Step offset of every unit and the delay (chip steps) of every synapse.
 
     Parameters
@@ -319,6 +318,10 @@ def offsets(analysis, latencies, mode):
         (`k`: its Delay nodes, `L`: kinetics latency), with offsets ``d`` the
         smallest that keep every delay >= 1; a back edge gets one step more, since NIR
         carries it to the next step. ``"step"``: every edge gets ``1 + k`` steps.
+    biased : iterable
+        Units fed by the bias source, whose offset is 0: all offsets are shifted
+        (edge delays unchanged) so that every offset is >= 0 and the bias reaches
+        each of these units with >= 1 step.
 
     Returns
     -------
@@ -340,6 +343,8 @@ def offsets(analysis, latencies, mode):
                 changed = True
         if not changed:
             break
+    shift = max([0, -min(d.values())] + [1 + latencies[u] - d[u] for u in biased])
+    d = {unit: value + shift for unit, value in d.items()}
     delays, warnings = [], []
     for edge in analysis.edges:
         if mode == "step":

@@ -238,7 +238,8 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, voltage_scal
                     for name, node in analysis.neurons.items()}
     latencies = {name: r.latency for name, r in realisations.items()}
     latencies.update({name: 0 for name in analysis.inputs})
-    step_offsets, delays, warnings = offsets(analysis, latencies, latency)
+    biased = {edge.post for edge in analysis.edges if np.any(edge.map.bias)}
+    step_offsets, delays, warnings = offsets(analysis, latencies, latency, biased)
     notes = [note for r in realisations.values() for note in r.notes] + warnings
     for note in notes:
         logger.warning(note)
@@ -258,8 +259,7 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, voltage_scal
         projections.setdefault((edge.pre, edge.post), []).extend(_project(
             populations[edge.pre], populations[edge.post], edge.map.pre, edge.map.post,
             weights, steps * h, f"{edge.pre}->{edge.post}"))
-    bias = _bias_source(analysis, realisations, step_offsets, populations, projections, h,
-                        notes)
+    bias = _bias_source(analysis, realisations, step_offsets, populations, projections, h)
     records = {name: r.record for name, r in realisations.items()}
     if record:
         for unit in set(analysis.outputs.values()):
@@ -270,7 +270,7 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, voltage_scal
                       bias, notes)
 
 
-def _bias_source(analysis, realisations, step_offsets, populations, projections, h, notes):
+def _bias_source(analysis, realisations, step_offsets, populations, projections, h):
     """The biases of Affine / Conv nodes as one spike source that fires at every NIR
     step (offset 0, like the inputs), with a synapse of weight `bias` onto every
     biased neuron: a constant input from NIR step 0 on, through the same synapses as
@@ -289,10 +289,7 @@ def _bias_source(analysis, realisations, step_offsets, populations, projections,
     for unit, b in biases.items():
         realisation = realisations[unit]
         post = np.nonzero(b)[0]
-        steps = step_offsets[unit] - realisation.latency
-        if steps < 1:
-            notes.append(f"bias of '{unit}': reaches it {1 - steps} step(s) late")
-            steps = 1
+        steps = step_offsets[unit] - realisation.latency      # >= 1 (graph.offsets)
         projections[(name, unit)] = _project(
             source, populations[unit], np.zeros(post.size, dtype=np.int64), post,
             b[post] * realisation.weight_factor[post], np.full(post.size, steps * h),
