@@ -203,6 +203,9 @@ def analyse(graph, dt):
         for target, mapped, shape in _walk(unit, shapes[unit], successors, nodes, stateless):
             node = nodes[target]
             if isinstance(node, nir.Output):
+                if unit in inputs:
+                    raise NIRMappingError(f"Output '{target}' reads Input '{unit}' without "
+                                          f"a neuron between them")
                 if not _is_identity(mapped):
                     raise NIRMappingError(
                         f"Output '{target}' reads '{unit}' through weights or delays; the "
