@@ -9,7 +9,7 @@ and a cycle carries it to the next step).
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import nir
@@ -49,7 +49,6 @@ class Analysis:
     shapes: dict
     edges: list
     outputs: dict
-    metadata: dict = field(default_factory=dict)
 
     def size(self, unit):
         return int(np.prod(self.shapes[unit]))
@@ -227,8 +226,7 @@ def analyse(graph, dt):
                               f"Input node")
     found = _join_parallel(found)
     _mark_back_edges(list(inputs), found)
-    return Analysis(inputs, {n: neurons[n] for n in neurons}, shapes, found, outputs,
-                    dict(graph.metadata) if isinstance(graph.metadata, dict) else {})
+    return Analysis(inputs, neurons, shapes, found, outputs)
 
 
 def _join_parallel(edges):
