@@ -411,6 +411,38 @@ def test_delay_nodes_shift_by_whole_steps():
     np.testing.assert_array_equal(result, (delayed @ weight.T + bias) > 0.3)
 
 
+def test_nested_graph_equals_its_flat_version():
+    """A recurrent LIF inside a subgraph (as older snnTorch exports write RLeaky)
+    gives the spikes of the same network written flat."""
+    rng = np.random.default_rng(9)
+    w_in, w_rec = rng.normal(0, 1.0, (4, 3)), rng.normal(0, 0.5, (4, 4))
+
+    def lif():
+        return nir.LIF(tau=np.full(4, 5e-4), r=np.full(4, 5.0), v_leak=np.zeros(4),
+                       v_threshold=np.ones(4))
+
+    sub = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([4])), "lif": lif(),
+                              "w_rec": nir.Linear(weight=w_rec),
+                              "output": nir.Output(output_type=np.array([4]))},
+                       edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"),
+                              ("lif", "output")])
+    nodes = {"input": nir.Input(input_type=np.array([3])), "w_in": nir.Linear(weight=w_in),
+             "output": nir.Output(output_type=np.array([4]))}
+    nested = nir.NIRGraph(nodes=dict(nodes, rnn=sub), edges=[
+        ("input", "w_in"), ("w_in", "rnn"), ("rnn", "output")])
+    flat = nir.NIRGraph(nodes=dict(nodes, lif=lif(), w_rec=nir.Linear(weight=w_rec)), edges=[
+        ("input", "w_in"), ("w_in", "lif"), ("lif", "w_rec"), ("w_rec", "lif"),
+        ("lif", "output")])
+    x = (rng.random((40, 3)) < 0.4).astype(float)
+    results = []
+    for graph in (nested, flat):
+        sim.setup(timestep=1.0, chip="ideal")
+        network = pnir.read(graph)
+        results.append(network.run(x)["output"])
+    assert network.outputs == {"output": "lif"} and results[1].sum() > 10
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 # --------------------------------------------------------------- command
 def test_run_nir_command(tmp_path):
     graph = _graph(nir.Affine(weight=np.full((2, 3), 0.6), bias=np.zeros(2)), _lif(r=10.0))
