@@ -72,6 +72,10 @@ def parser():
                         "graph's metadata, else 1e-4 as snnTorch exports)")
     p.add_argument("--discretisation", choices=("euler", "exact"),
                    help="time constants to decays per step (default: euler)")
+    p.add_argument("--voltage-scale", type=float, default=1.0, metavar="MV",
+                   help="mV on the chip per NIR voltage unit (default 1)")
+    p.add_argument("--v-offset", type=float, default=0.0, metavar="MV",
+                   help="chip voltage (mV) of NIR voltage 0 (default 0)")
     return p
 
 
@@ -86,7 +90,8 @@ def main(argv):
               calibration=_calibration(options.calibration))
     try:
         arrays, dt = load_inputs(options.input)
-        network = read(graph, dt=options.dt or dt, discretisation=options.discretisation)
+        network = read(graph, dt=options.dt or dt, discretisation=options.discretisation,
+                       voltage_scale=options.voltage_scale, v_offset=options.v_offset)
         outputs = network.run(match_inputs(options.input, arrays, network.inputs))
     except (NIRMappingError, FileNotFoundError, KeyError, ValueError) as error:
         print(f"sparsehw run-nir: {error}", file=sys.stderr)
@@ -94,8 +99,6 @@ def main(argv):
     files = write_run_results(sim, out)
     np.savez(out / OUTPUT_FILE, dt=network.dt, timestep=network.timestep, **outputs)
     files["html"] = write_html(out)
-    for note in network.notes:
-        print(f"note: {note}")
     spiking = {name: int(a.sum()) for name, a in outputs.items()
                if network.records[network.outputs[name]] == "spikes"}
     print(f"{graph.name} on chip {sim.simulator.state.chip.name}: output spikes "
