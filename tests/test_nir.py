@@ -395,20 +395,20 @@ def test_threshold_and_leaky_integrator_outputs():
     np.testing.assert_allclose(v, expected, atol=1e-9)
 
 
-def test_delay_nodes_shift_by_whole_steps():
-    """Input -> Delay (2 steps) -> Affine -> Threshold: output[t] is the threshold of
-    W x[t-2] + b (the bias alone before the delayed input arrives)."""
+def test_delay_and_scale_nodes():
+    """Input -> Delay (2 steps) -> Scale -> Affine -> Threshold: output[t] is the
+    threshold of W (s x[t-2]) + b (the bias alone before the delayed input arrives)."""
     rng = np.random.default_rng(6)
-    weight, bias = rng.normal(size=(2, 3)), np.array([0.5, -0.2])
+    weight, bias, scale = rng.normal(size=(2, 3)), np.array([0.5, -0.2]), rng.normal(size=3)
     graph = nir.NIRGraph.from_list(
         nir.Input(input_type=np.array([3])), nir.Delay(delay=np.full(3, 2e-4)),
-        nir.Affine(weight=weight, bias=bias), nir.Threshold(threshold=np.full(2, 0.3)),
-        nir.Output(output_type=np.array([2])))
+        nir.Scale(scale=scale), nir.Affine(weight=weight, bias=bias),
+        nir.Threshold(threshold=np.full(2, 0.3)), nir.Output(output_type=np.array([2])))
     x = (rng.random((25, 3)) < 0.5).astype(float)
     delayed = np.vstack([np.zeros((2, 3)), x[:-2]])
     sim.setup(timestep=1.0, chip="ideal")
     result = pnir.read(graph).run(x)["output"]
-    np.testing.assert_array_equal(result, (delayed @ weight.T + bias) > 0.3)
+    np.testing.assert_array_equal(result, (delayed * scale @ weight.T + bias) > 0.3)
 
 
 def test_nested_graph_equals_its_flat_version():
