@@ -27,7 +27,7 @@ from pathlib import Path
 from ..report import plots
 from ..engine.progress import PROGRESS_ENV
 from .scripts import (CALIBRATION_ENV, CHIP_ENV, CHIP_SEED_ENV, ScriptError, environment, recorded_spikes,
-                      run_script)
+                      run_script, script_traceback)
 
 COMMANDS = {
     "run": "run a PyNN script on pyNN.sparsehw; write the hardware report",
@@ -138,6 +138,11 @@ def command_run(argv):
         except ScriptError as error:
             print(f"sparsehw run: {error}", file=sys.stderr)
             return error.code if isinstance(error.code, int) else 1
+        except Exception as error:          # the script's own error: its traceback
+            print(script_traceback(error, script), end="", file=sys.stderr)
+            print(f"sparsehw run: {script} failed ({type(error).__name__}); no hardware "
+                  f"report written", file=sys.stderr)
+            return 1
     if not module.simulator.state.description.populations:
         print(f"sparsehw run: {script} built no network on pyNN.sparsehw: "
               f"no hardware report written")

@@ -116,6 +116,10 @@ class Engine:
             step = f"({float(np.asarray(lsb * unit))!r}*{_unit_name(unit)})"
             group.run_regularly(f"{name} = floor({name}/{step} + 0.5)*{step}",
                                 when="after_groups", name=f"fixedpoint_{spec.key}_{name}*")
+        if membrane.after_integration:
+            # before the fixed-point rounding (order 0) in the same slot
+            group.run_regularly(membrane.after_integration, when="after_groups", order=-1,
+                                name=f"afterintegration_{spec.key}*")
         if membrane.name == "hh":
             group.v_previous = group.v
             group.run_regularly("v_previous = v", when="before_groups")
@@ -149,8 +153,10 @@ class Engine:
         if "start" in parameters:
             group.start_step[index] = _steps(parameters["start"], self.dt) - 1
         if "stop" in parameters:
-            group.stop_step[index] = np.minimum(_steps(parameters["stop"], self.dt) - 1,
-                                                np.iinfo(np.int32).max)
+            # (limited before the cast: an endless source has stop = inf)
+            steps = np.minimum(np.asarray(parameters["stop"], dtype=float) / self.dt,
+                               np.iinfo(np.int32).max)
+            group.stop_step[index] = np.rint(steps).astype(np.int64) - 1
 
     def _spike_array_events(self, spike_times, first_step=0):
         """Flatten per-neuron spike times to (indices, emission times)."""
@@ -373,9 +379,19 @@ class Engine:
         called with the current time (ms) at the start of the first step at or after
         its `next_time`, and returns the time it wants to be called next. Calling them
         from inside the run avoids stopping and restarting Brian2 at every call.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C (SIGINT) during the run, after the current time step: the
+            simulation then stands at the time it reached (:attr:`t`).
         """
         n_steps = int(round(duration / self.dt))
         if n_steps <= 0:
+            return
+        if not self.network.objects:
+            # nothing to simulate, but time passes (Brian2 moves only clocks in use)
+            self.clock._set_t_update_dt(target_t=(self._step() + n_steps) * self.dt * ms)
             return
         if not self._started:
             # Brian2's rand() draws from numpy's global generator: seed it once here
@@ -402,16 +418,33 @@ class Engine:
         try:
             while self._step() < end:
                 self.network.run((end - self._step()) * self.dt * ms, namespace={}, **report)
-                if not self._pending_spikes:
-                    break
-                for key, (indices, times) in self._pending_spikes.items():
+                pending, self._pending_spikes = self._pending_spikes, {}
+                for key, (indices, times) in pending.items():
                     self.groups[key].set_spikes(indices, times)
-                self._pending_spikes = {}
+                if brian2.Network._globally_stopped:      # Brian2's answer to Ctrl-C
+                    raise self._interrupted(end)
+                if not pending:
+                    break
         finally:
             self._running = False
+            # a second Ctrl-C raises KeyboardInterrupt inside Brian2's loop, which then
+            # never clears these class-wide flags; later Ctrl-Cs must interrupt normally
+            brian2.Network._globally_running = False
+            brian2.Network._globally_stopped = False
             progress.close()
             if operation is not None:
                 self.network.remove(operation)
+
+    def _interrupted(self, end):
+        """The KeyboardInterrupt of a run that Brian2 stopped before step `end`.
+
+        Brian2 turns the first Ctrl-C (SIGINT) of a run into "stop after this time
+        step" and returns normally. The run ends where Brian2 stopped, with every
+        object at the same completed time step (``t`` says which), and the caller
+        gets the KeyboardInterrupt that Ctrl-C means in Python."""
+        return KeyboardInterrupt(
+            f"simulation interrupted at t = {self.t:g} ms of a run to {end * self.dt:g} ms "
+            f"(Ctrl-C): the network's state is that of t = {self.t:g} ms")
 
     def _step(self):
         """The current time step (whole steps since the start)."""

@@ -115,3 +115,44 @@ class PointNeuron(cells.PointNeuron):
 __all__ += ["LIF", "AdExp", "PointNeuron", "CurrExpPostSynapticResponse",
             "CondExpPostSynapticResponse", "CondAlphaPostSynapticResponse", "ExpPSR",
             "AlphaPSR"]
+
+
+# ---------------------------------------------------------------- adaptive threshold
+from pyNN.standardmodels import StandardCellType                   # noqa: E402
+
+
+class ALIF_curr_delta(StandardCellType):
+    """Leaky integrate-and-fire neuron with an adaptive threshold (LSNN, Bellec et al.
+    2018): NEST's ``eprop_iaf_adapt`` without its plasticity (see docs/alif.rst).
+
+    Synaptic inputs are voltage jumps (mV). The threshold is ``v_thresh + beta*b``;
+    ``b`` (dimensionless) decays with ``tau_a`` and grows by 1 with each spike, one
+    time step after it. A spike subtracts ``v_thresh - v_rest`` from ``v``; for
+    ``tau_refrac`` after it the neuron cannot spike, but ``v`` keeps integrating.
+    """
+
+    default_parameters = {
+        'v_rest': -65.0,      # resting (leak) potential, mV
+        'cm': 1.0,            # membrane capacitance, nF
+        'tau_m': 20.0,        # membrane time constant, ms
+        'tau_refrac': 2.0,    # refractory period, ms
+        'i_offset': 0.0,      # constant input current, nA
+        'v_thresh': -50.0,    # base threshold, mV
+        'tau_a': 200.0,       # time constant of the threshold adaptation, ms
+        'beta': 1.7,          # threshold increase per unit of b, mV
+    }
+    recordable = ['spikes', 'v', 'b']
+    conductance_based = False
+    voltage_based_synapses = True
+    default_initial_values = {'v': -65.0, 'b': 0.0}
+    units = {
+        'v': 'mV', 'b': 'dimensionless', 'v_rest': 'mV', 'cm': 'nF', 'tau_m': 'ms',
+        'tau_refrac': 'ms', 'i_offset': 'nA', 'v_thresh': 'mV', 'tau_a': 'ms', 'beta': 'mV',
+    }
+    translations = build_translations(*[(name, name) for name in default_parameters])
+
+
+__all__ += ["ALIF_curr_delta"]
+
+GIF_cond_exp = _standard(cells.GIF_cond_exp)
+__all__ += ["GIF_cond_exp"]

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, asdict
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from ..engine.progress import progress_bar
 from .optim import Adam
 
 
@@ -63,13 +63,16 @@ def train_software(model, code, x, y, epochs=40, batch_size=32, learning_rate=0.
     stream = batches(len(y), batch_size, np.random.default_rng(seed))
     optimizer = Adam(learning_rate)
     history = []
-    for _ in tqdm(range(epochs), desc="software training", unit="epoch", disable=not progress):
-        for _ in range(len(y) // batch_size):
-            chosen = next(stream)
-            gradients, _, _ = model.gradients(model.forward(counts[chosen]), y[chosen])
-            optimizer.update(model.weights, gradients)
-            model.clip()
-        history.append(model.loss(model.forward(counts), y))
+    with progress_bar(epochs, "software training", "epochs",
+                      mode=None if progress else "off") as bar:
+        for _ in range(epochs):
+            for _ in range(len(y) // batch_size):
+                chosen = next(stream)
+                gradients, _, _ = model.gradients(model.forward(counts[chosen]), y[chosen])
+                optimizer.update(model.weights, gradients)
+                model.clip()
+            history.append(model.loss(model.forward(counts), y))
+            bar.update(1)
     return history
 
 
@@ -133,10 +136,12 @@ class InTheLoopTrainer:
     def train(self, iterations, progress=True, description="in the loop"):
         """Run `iterations` steps with a progress bar; returns the new records."""
         records = []
-        bar = tqdm(range(int(iterations)), desc=description, unit="it", disable=not progress)
-        for _ in bar:
-            record = self.step()
-            records.append(record)
-            bar.set_postfix(chip_acc=f"{record.chip_accuracy:.3f}",
-                            loss=f"{record.chip_loss:.3f}")
+        with progress_bar(int(iterations), description, "it",
+                          mode=None if progress else "off") as bar:
+            for _ in range(int(iterations)):
+                record = self.step()
+                records.append(record)
+                bar.set_postfix(chip_acc=f"{record.chip_accuracy:.3f}",
+                                loss=f"{record.chip_loss:.3f}")
+                bar.update(1)
         return records
