@@ -94,8 +94,8 @@ def _network(rng, first="IF_curr_delta"):
     source = sim.Population(6, sim.SpikeSourceArray(), label="in")
     extra = {"tau_syn_E": 2.0, "tau_syn_I": 2.0} if first == "IF_curr_exp" else {}
     a = sim.Population(5, getattr(sim, first)(
-        tau_m=rng.uniform(5, 20, 5), v_rest=-1.0, v_reset=rng.uniform(-3, -1, 5),
-        v_thresh=rng.uniform(1, 2, 5), tau_refrac=1.0, cm=0.5, i_offset=0.1, **extra),
+        tau_m=rng.uniform(5, 20, 5), v_rest=-60.0, v_reset=rng.uniform(-70, -65, 5),
+        v_thresh=rng.uniform(-50, -45, 5), tau_refrac=1.0, cm=0.5, i_offset=0.1, **extra),
         label="a")
     b = sim.Population(4, sim.IF_curr_exp(
         tau_m=10.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0, v_rest=-65.0,
@@ -351,7 +351,7 @@ def test_parameters_the_chip_cannot_hold_are_an_error_naming_the_node():
     with pytest.raises(pnir.NIRMappingError, match="node 'lif' .*tau_m = 999.* outside"):
         pnir.read(_graph(nir.Linear(weight=np.ones((2, 3))), _lif(tau=0.1)))
     li = nir.LI(tau=np.full(2, 1e-3), r=np.ones(2), v_leak=np.zeros(2))
-    with pytest.raises(pnir.NIRMappingError, match="node 'li' .*v_thresh = inf"):
+    with pytest.raises(pnir.NIRMappingError, match=r"node 'li' .*v_thresh = 1e\+12"):
         pnir.read(_graph(nir.Linear(weight=np.ones((2, 3))), li))
 
 

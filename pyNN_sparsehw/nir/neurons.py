@@ -8,9 +8,9 @@ NIR node    cell type                                                     record
 LIF         ``IF_curr_delta`` (``IF_curr_exp`` with the chip's shortest   spikes
             synaptic time constant on chips without voltage-jump synapses)
 IF          as LIF, without leak                                          spikes
-LI          as LIF, threshold at +infinity                                ``v``
+LI          as LIF, threshold at 1e12 mV (never reached)                  ``v``
 CubaLIF     ``IF_curr_exp``                                               spikes
-CubaLI      ``IF_curr_exp``, threshold at +infinity                       ``v``
+CubaLI      ``IF_curr_exp``, threshold at 1e12 mV (never reached)         ``v``
 Threshold   ``IF_curr_delta`` that forgets its state every step           spikes
 ==========  ============================================================  ===========
 
@@ -171,7 +171,8 @@ def realise(label, node, size, dt, discretisation, h, chip, voltage=(1.0, 0.0)):
             v_reset = _array(node.v_reset, size, "v_reset", label)
             record = "spikes"
         else:
-            v_thresh, v_reset, record = np.full(size, np.inf), v_rest.copy(), "v"
+            v_thresh, v_reset = np.full(size, units.NO_THRESHOLD_MV), v_rest.copy()
+            record = "v"
     else:
         raise NIRMappingError(f"node '{label}': {kind} is not a neuron node")
     tau_m = units.chip_tau(decay, h)
@@ -219,7 +220,7 @@ def _realise_cuba(label, node, size, dt, discretisation, h, chip, common):
         v_reset = _array(node.v_reset, size, "v_reset", label)
         record = "spikes"
     else:
-        v_thresh, v_reset, record = np.full(size, np.inf), v_leak.copy(), "v"
+        v_thresh, v_reset, record = np.full(size, units.NO_THRESHOLD_MV), v_leak.copy(), "v"
     tau_s_inh = _metadata(node, META_TAU_SYN_I, size, tau_s, label)
     parameters = dict(tau_m=tau_m, tau_syn_E=tau_s, tau_syn_I=tau_s_inh, v_rest=v_leak,
                       v_reset=v_reset, v_thresh=v_thresh)

@@ -34,6 +34,10 @@ FORGET_ALL_DECAY_EXPONENT = 50.0
 #: decay per 1 ms step, exp(-1e-12), is 1 to within double precision
 NO_LEAK_TAU_MS = 1.0e12
 
+#: threshold (mV) of a membrane that must never fire (LI, CubaLI nodes); finite, as
+#: PyNN's parameter checks require, and far beyond any voltage a neuron reaches
+NO_THRESHOLD_MV = 1.0e12
+
 
 class DiscretisationError(ValueError):
     """A NIR time constant has no discrete-time counterpart at this time step."""
