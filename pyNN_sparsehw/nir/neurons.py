@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import nir
 
+from pyNN_sparsehw.mapping.vocabulary import MappingError
+
 from . import units
 
 #: metadata keys of neuron nodes written by :mod:`.writer`: what NIR cannot hold
@@ -46,8 +48,9 @@ CHIP_PARAMETER_KEYS = {"tau_m": "tau_m", "tau_syn_E": "tau_syn", "tau_syn_I": "t
                        "cm": "c_m", "tau_refrac": "tau_refrac", "i_offset": "i_offset"}
 
 
-class NIRMappingError(ValueError):
-    """A NIR graph, or one of its nodes, cannot be realised on the chip."""
+class NIRMappingError(MappingError):
+    """A NIR graph, or one of its nodes, cannot be realised on the chip (a
+    :class:`~pyNN_sparsehw.mapping.vocabulary.MappingError`)."""
 
 
 @dataclass
