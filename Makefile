@@ -22,6 +22,8 @@
 #                                  population coding against mismatch (figures, numbers)
 #   make associative-memory [ARGS=...]  sparse associative memory (Tanaka et al. 2020):
 #                                  figures and numbers in results/associative_memory
+#   make nir-demo [ARGS=...]       snnTorch -> NIR -> chips: 8x8 digits on ideal, digital,
+#                                  analog uncalibrated and calibrated (results/nir_demo)
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
@@ -49,7 +51,7 @@ STAMP_REF  := $(VENV)/.installed-reference
 STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo schaefer docs clean distclean
+        calibration compensation associative-memory train-demo schaefer nir-demo docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -122,6 +124,9 @@ train-demo: $(STAMP_TEST)
 
 schaefer: $(STAMP_TEST)
 	$(VPY) examples/schaefer.py $(ARGS)
+
+nir-demo: $(STAMP_TEST)
+	$(VPY) examples/nir_snntorch.py $(ARGS)
 
 # the API pages import the installed package; the chip tables read models/*.toml
 docs: $(STAMP_DOCS)

@@ -302,7 +302,8 @@ def test_report_of_missing_folder(tmp_path, capsys):
 
 @pytest.mark.parametrize("command, module, feature", [
     ("calibrate", "pyNN_sparsehw.calibration.command", "calibration"),
-    ("train-demo", "pyNN_sparsehw.training.demo", "training")])
+    ("train-demo", "pyNN_sparsehw.training.demo", "training"),
+    ("run-nir", "pyNN_sparsehw.nir.command", "NIR (package nir)")])
 def test_forwarded_commands(command, module, feature, monkeypatch, capsys):
     received = []
     fake = types.ModuleType(module)

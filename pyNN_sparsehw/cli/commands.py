@@ -7,6 +7,8 @@
                      [--tolerance KEY=VALUE ...]
     sparsehw chips [show NAME]
     sparsehw report RESULTS_DIR [--output FILE]
+    sparsehw run-nir GRAPH --input SPIKES.npz [--chip C] [--chip-seed N]
+                     [--calibration ...] [--out DIR]   (pyNN_sparsehw.nir.command)
     sparsehw calibrate ...        (pyNN_sparsehw.calibration.command)
     sparsehw train-demo ...       (pyNN_sparsehw.training.demo)
 
@@ -32,11 +34,13 @@ COMMANDS = {
     "compare": "run a PyNN script on pyNN.sparsehw and reference simulators; compare spikes",
     "chips": "list the chip models (chips show NAME: one in full)",
     "report": "render a saved hardware report as one self-contained HTML page",
+    "run-nir": "simulate a NIR graph on a chip with input spikes; write outputs and report",
     "calibrate": "calibrate a chip instance (arguments go to the calibration command)",
     "train-demo": "hardware-in-the-loop training demo (arguments go to the demo)",
 }
 #: commands implemented by modules that other parts of the project provide
-FORWARDED = {"calibrate": ("pyNN_sparsehw.calibration.command", "calibration"),
+FORWARDED = {"run-nir": ("pyNN_sparsehw.nir.command", "NIR (package nir)"),
+             "calibrate": ("pyNN_sparsehw.calibration.command", "calibration"),
              "train-demo": ("pyNN_sparsehw.training.demo", "training")}
 
 
