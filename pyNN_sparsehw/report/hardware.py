@@ -27,7 +27,7 @@ from ..chip import energy as energy_model
 from ..chip.memory import memory_size
 from .texttable import table
 
-UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV"}
+UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV", "dimensionless": "1"}
 MAX_CORE_ROWS = 16
 #: the text report lists parameters with at least this RMS representation error (the
 #: dict lists all)
