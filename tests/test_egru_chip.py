@@ -53,7 +53,16 @@ def test_digital_chip_gives_the_events_of_the_twin_at_its_fixed_point():
     chip = deploy.run(sim, network, x.numpy())
     realised = deploy.realised_parameters(network)
     state_lsb, payload_lsb = deploy.fixed_point(network)
+    report = sim.hardware_report(inferences=x.shape[1])
     sim.end()
+    # the report counts the graded events and their 16-bit payloads
+    units = next(p for p in report.populations if p["cell_type"] == "EGRU")
+    assert units["spikes"] == int(chip.events.sum())
+    assert units["payload_bits_per_event"] == 16
+    assert units["payload_bits"] == 16 * int(chip.events.sum())
+    assert "payload bits/event" in str(report)
+    # memory reads: one row per event of the sources (inputs, units), none otherwise
+    assert report.energy["by_category"]["memory_reads"] > 0
     # models/digital.toml: c 24 bits, y 16 bits over [-8, 8]
     assert state_lsb == pytest.approx(16 / (2 ** 24 - 1))
     assert payload_lsb == pytest.approx(16 / (2 ** 16 - 1))

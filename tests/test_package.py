@@ -37,7 +37,8 @@ def test_standard_models_listed():
     expected = {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp",
                 "IF_cond_alpha", "IF_cond_exp_gsfa_grr", "EIF_cond_exp_isfa_ista",
                 "EIF_cond_alpha_isfa_ista", "Izhikevich", "HH_cond_exp",
-                "SpikeSourcePoisson", "SpikeSourceArray", "PointNeuron"}
+                "SpikeSourcePoisson", "SpikeSourceArray", "PointNeuron", "ALIF_curr_delta",
+                "GIF_cond_exp", "EGRU"}
     assert set(sim.list_standard_models()) == expected
 
 
