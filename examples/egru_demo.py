@@ -18,7 +18,7 @@ def main():
     parser.add_argument("--task", default="digits", choices=["digits", "evidence"])
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--chip-samples", type=int, default=64)
+    parser.add_argument("--chip-samples", type=int, default=48)
     parser.add_argument("--out", default="results/egru")
     args = parser.parse_args()
     torch.set_num_threads(1)

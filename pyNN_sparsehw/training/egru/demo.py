@@ -22,7 +22,7 @@ def _subset(task, n):
 
 
 def run_demo(sim, out, task_name="digits", hidden=32, epochs=6, regularisers=(0.0, 0.1, 1.0),
-             table_regulariser=0.1, chip="digital", chip_samples=64, seed=0):
+             table_regulariser=0.1, chip="digital", chip_samples=48, seed=0):
     """Train, measure, and write ``table.txt``, ``results.json`` and
     ``energy_vs_sparsity.png`` to `out`. Returns the measurements (dicts)."""
     out = Path(out)

@@ -102,7 +102,7 @@ def evaluate_twin(model, task):
     return accuracy(logits, task.y_test), step
 
 
-def evaluate_chip(sim, model, task, chip="digital", chunk=4):
+def evaluate_chip(sim, model, task, chip="digital", chunk=2):
     """Run the EGRU layer of `model` on `chip` (PyNN, one chunk of test samples per
     simulation: the copies of a chunk share cores, whose synaptic memory bounds it)
     and read out on the host. Returns (accuracy, chip events (T, N, H),
@@ -171,7 +171,7 @@ def quantized_gru(model, chip_model):
     return copy
 
 
-def measure_dense_gru(sim, name, model, task, chip="digital", chunk=4):
+def measure_dense_gru(sim, name, model, task, chip="digital", chunk=2):
     """The :class:`Measurement` of a GRU classifier: accuracy with the chip's weights
     (:func:`quantized_gru`), costs from the chip running its weights with every unit
     sending every step (:func:`gru_as_egru_parameters`)."""
