@@ -2,7 +2,7 @@
 accuracy, events, synaptic operations, memory and energy, and a sweep of the
 activity regulariser. Writes results/egru/{table.txt,results.json,energy_vs_sparsity.png}.
 
-    python examples/egru_demo.py [--task digits|evidence] [--epochs 6] [--out results/egru]
+    python examples/egru_demo.py [--task digits|evidence] [--epochs 12] [--out results/egru]
 """
 
 import argparse
@@ -16,7 +16,7 @@ from pyNN_sparsehw.training.egru.demo import run_demo
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="digits", choices=["digits", "evidence"])
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--chip-samples", type=int, default=48)
     parser.add_argument("--out", default="results/egru")

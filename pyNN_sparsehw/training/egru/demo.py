@@ -21,8 +21,9 @@ def _subset(task, n):
     return replace(task, x_test=task.x_test[:, :n], y_test=task.y_test[:n])
 
 
-def run_demo(sim, out, task_name="digits", hidden=32, epochs=6, regularisers=(0.0, 0.1, 1.0),
-             table_regulariser=0.1, chip="digital", chip_samples=48, seed=0):
+def run_demo(sim, out, task_name="digits", hidden=32, epochs=12,
+             regularisers=(0.0, 0.003, 0.01, 0.03),
+             table_regulariser=0.01, chip="digital", chip_samples=48, seed=0):
     """Train, measure, and write ``table.txt``, ``results.json`` and
     ``energy_vs_sparsity.png`` to `out`. Returns the measurements (dicts)."""
     out = Path(out)
