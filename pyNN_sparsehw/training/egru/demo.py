@@ -87,6 +87,7 @@ def plot_sweep(rows, path, dense):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = sorted(rows, key=lambda r: r["activity_sparsity"])
     sparsity = [100 * r["activity_sparsity"] for r in rows]
     fig, energy_axis = plt.subplots(figsize=(5.5, 3.8))
     energy_axis.plot(sparsity, [r["energy_j"] * 1e9 for r in rows], "o-", color="C0",
@@ -103,7 +104,7 @@ def plot_sweep(rows, path, dense):
     accuracy_axis.axhline(100 * dense["chip_accuracy"], color="C3", ls=":",
                           label="GRU accuracy")
     accuracy_axis.set_ylabel("accuracy (%)", color="C3")
-    fig.legend(loc="lower left", fontsize=7)
+    fig.legend(loc="upper right", bbox_to_anchor=(0.86, 0.9), fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
