@@ -26,6 +26,8 @@
 #                                  analog uncalibrated and calibrated (results/nir_demo)
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
+#   make egru-demo [ARGS=...]      event-based GRUs vs a dense GRU on the digital chip:
+#                                  table and figure in results/egru (ARGS="--task evidence")
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
 #                                  quantized, encoded; energies, held-out fit, conv layer
 #                                  (results/schaefer, about 5 min on 2 cores)
@@ -51,7 +53,7 @@ STAMP_REF  := $(VENV)/.installed-reference
 STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo schaefer nir-demo docs clean distclean
+        calibration compensation associative-memory train-demo schaefer nir-demo egru-demo docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -121,6 +123,9 @@ associative-memory: $(STAMP_TEST)
 
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
+
+egru-demo: $(STAMP_TEST)
+	$(VPY) examples/egru_demo.py $(ARGS)
 
 schaefer: $(STAMP_TEST)
 	$(VPY) examples/schaefer.py $(ARGS)

@@ -38,7 +38,7 @@ def test_standard_models_listed():
                 "IF_cond_alpha", "IF_cond_exp_gsfa_grr", "EIF_cond_exp_isfa_ista",
                 "EIF_cond_alpha_isfa_ista", "Izhikevich", "HH_cond_exp",
                 "SpikeSourcePoisson", "SpikeSourceArray", "PointNeuron", "ALIF_curr_delta",
-                "GIF_cond_exp"}
+                "GIF_cond_exp", "EGRU"}
     assert set(sim.list_standard_models()) == expected
 
 

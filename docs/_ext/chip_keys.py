@@ -33,9 +33,13 @@ PARAMETER_UNITS = {
     "delta_T": "mV", "tau_m": "ms", "tau_syn": "ms", "tau_refrac": "ms", "tau_w": "ms",
     "c_m": "nF", "i_offset": "nA", "a": "nS", "b": "nA", "gain_syn": "1 (factor)",
     "tau_a": "ms", "beta": "mV",
+    "b_update": "1 (EGRU gate bias)", "b_reset": "1 (EGRU gate bias)",
+    "b_candidate": "1 (EGRU candidate bias)", "b_candidate_recurrent": "1 (EGRU candidate bias)",
+    "theta": "1 (EGRU event threshold)",
 }
 #: unit of each state variable of ``[neurons.state]``
-STATE_UNITS = {"v": "mV", "b": "1 (threshold adaptation)"}
+STATE_UNITS = {"v": "mV", "b": "1 (threshold adaptation)", "c": "1 (EGRU internal state)",
+               "y": "1 (EGRU event payload)"}
 
 #: key pattern (fnmatch, dotted path) -> (unit, meaning). ``{unit}`` is replaced by the
 #: unit of the parameter or state variable the key belongs to, ``{deviation}`` by that

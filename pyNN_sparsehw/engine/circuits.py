@@ -44,6 +44,9 @@ class Membrane:
     # statements run in every step after the integration and before the threshold
     # test (discrete-time parts of a model, e.g. a jump that enters one step late)
     after_integration: str = ""
+    # state variable sent with each event (graded events: a synapse adds weight *
+    # payload); "" for binary spikes (weight * 1)
+    payload: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class Kinetics:
     factor: float
     weight_unit: object
     linear: bool
+    # Brian2 slot of the synaptic pathway when the event must reach the target before
+    # the target's own update ("": the default, after the thresholds)
+    pathway_when: str = ""
 
     def for_receptor(self, receptor):
         """(equations, parameter units, state units) with ``{r}`` = `receptor`."""
@@ -179,6 +185,38 @@ MEMBRANES = {m.name: m for m in [
         method="linear",
     ),
     Membrane(
+        name="egru",
+        # event-based GRU unit (Subramoney et al. 2023; docs/egru.rst), updated once per
+        # time step: the four "graded" receptors a_<gate> hold the sums delivered in this
+        # step (weight * graded event of the previous step, or weight * 1 for a spike);
+        # the update computes the gates, the candidate (the reset gate scales only its
+        # recurrent part), the state c and the payload y = c (each in its own fixed
+        # point on a digital chip), then clears the sums. An event when c >= theta
+        # latches y into y_sent, which its synapses deliver (weight * y_sent) in the
+        # next step, before any later event can change it; the reset subtracts theta
+        equations="""
+            c : 1
+            y : 1
+            y_sent : 1
+        """,
+        parameters=dict(b_update=brian2.Unit(1), b_reset=brian2.Unit(1),
+                        b_candidate=brian2.Unit(1), b_candidate_recurrent=brian2.Unit(1),
+                        theta=brian2.Unit(1)),
+        states=dict(c=brian2.Unit(1), y=brian2.Unit(1)),
+        threshold="c >= theta",
+        reset="c -= theta; y_sent = y",
+        refractory=None,
+        method="linear",
+        after_integration=(
+            "u_gate = 1/(1 + exp(-(a_update + b_update)))\n"
+            "r_gate = 1/(1 + exp(-(a_reset + b_reset)))\n"
+            "c = u_gate*tanh(a_candidate_input + b_candidate + "
+            "r_gate*(a_candidate_recurrent + b_candidate_recurrent)) + (1 - u_gate)*c\n"
+            "y = c\n"
+            "a_update = 0\na_reset = 0\na_candidate_input = 0\na_candidate_recurrent = 0"),
+        payload="y_sent",
+    ),
+    Membrane(
         name="izhikevich",
         # 1 nA drives 1000 mV/ms, as in NEST's izhikevich (I_e in pA added to dv/dt in mV/ms)
         equations="""
@@ -238,6 +276,15 @@ KINETICS = {k.name: k for k in [
         equations="",
         parameters={}, states={},
         current="", target="v", factor=1.0, weight_unit=mV, linear=True),
+    Kinetics(
+        # a sum of graded events for a discrete-time unit (egru), cleared by its update;
+        # delivered before the groups' update so that the unit sees the events of the
+        # previous step in this one
+        name="graded",
+        equations="a_{r} : 1\n",
+        parameters={}, states={"a_{r}": brian2.Unit(1)},
+        current="", target="a_{r}", factor=1.0, weight_unit=brian2.Unit(1), linear=True,
+        pathway_when="before_groups"),
     Kinetics(
         name="cond_exp",
         equations="dg_{r}/dt = -g_{r}/tau_{r} : siemens\n",

@@ -207,6 +207,10 @@ class Engine:
         variable = kinetics.target.format(r=spec.receptor)
         unit = _unit_name(kinetics.weight_unit)
         effect = f"{variable}_post += {kinetics.factor!r}*w_eff"
+        pre_spec = self.group_specs[spec.pre]
+        if pre_spec.kind == "neuron" and MEMBRANES[pre_spec.membrane].payload:
+            # graded events: the weight times the payload of the emitting neuron
+            effect += f"*{MEMBRANES[pre_spec.membrane].payload}_pre"
         if spec.gain is not None:
             effect += "*gain"
         if variable == "v" and membrane.refractory is not None:
@@ -222,6 +226,8 @@ class Engine:
             # (iaf_psc_delta, izhikevich add it before testing): apply it before the
             # thresholds, one step earlier in Brian2's queue (see set_synapse_values)
             syn.pre.when = "before_thresholds"
+        if kinetics.pathway_when:
+            syn.pre.when = kinetics.pathway_when
         syn.connect(i=np.asarray(spec.pre_index, dtype=np.int32),
                     j=np.asarray(spec.post_index, dtype=np.int32))
         self.synapses[spec.key] = syn
@@ -260,7 +266,7 @@ class Engine:
             # the soma sees the event `delay` after it was emitted (module docstring); a
             # pathway scheduled before the thresholds runs before this step's spikes are
             # queued, so it needs one step less to act at the same time
-            early = self.dt if syn.pre.when == "before_thresholds" else 0.0
+            early = self.dt if syn.pre.when in _BEFORE_THRESHOLDS else 0.0
             syn.pre.delay = _homogeneous_or(delays - early) * ms
             if spec.model == "stdp":
                 fraction = float(np.asarray(spec.parameters["dendritic_delay_fraction"]).flat[0])
@@ -458,6 +464,10 @@ class Engine:
             fan_out = np.bincount(spec.pre_index, minlength=pre_counts.size)
             counts[key] = int(np.dot(pre_counts, fan_out))
         return counts
+
+
+#: Brian2 slots of a step that run before its threshold test
+_BEFORE_THRESHOLDS = ("start", "before_groups", "groups", "after_groups", "before_thresholds")
 
 
 def _homogeneous_or(values):

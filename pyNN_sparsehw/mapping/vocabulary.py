@@ -30,6 +30,11 @@ CELL_CIRCUITS = {
     "HH_cond_exp": ("hh", "cond_exp"),
     "ALIF_curr_delta": ("alif", "voltage_jump"),
     "GIF_cond_exp": ("gif", "cond_exp"),
+    "EGRU": ("egru", "graded"),
+}
+#: cell types whose receptors are not the standard excitatory/inhibitory pair
+CELL_RECEPTORS = {
+    "EGRU": ("update", "reset", "candidate_input", "candidate_recurrent"),
 }
 SOURCE_KINDS = {"SpikeSourcePoisson": "poisson", "SpikeSourceArray": "spike_array"}
 
@@ -52,7 +57,7 @@ PARAMETER_NAMES = {"cm": "c_m", "tau_syn_E": "tau_exc", "tau_syn_I": "tau_inh",
 #: PyNN state variable -> circuit state variable (same units)
 STATE_NAMES = {
     "v": "v", "w": "w", "u": "u", "b": "b", "g_r": "g_r", "g_s": "g_s", "m": "m", "n": "n",
-    "h": "h", "i_eta": "i_eta", "v_t": "v_t",
+    "h": "h", "i_eta": "i_eta", "v_t": "v_t", "c": "c", "y": "y",
     "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "isyn_exc": "i_exc", "isyn_inh": "i_inh",
 }
 #: receptor variables of composed neurons: "<receptor>.<name>" -> "<prefix>_<receptor>"
@@ -78,6 +83,9 @@ MEMBRANE_ALTERNATIVES = {
     "gif": "stochastic (escape-noise) firing has no circuit; deterministic neurons with "
            "adaptation are ALIF_curr_delta (threshold) and EIF_cond_exp_isfa_ista "
            "(current), on chips that have them",
+    "egru": "graded events and discrete-time gated units need a digital neuron update "
+            "(chip='digital' or 'ideal'); spiking recurrent networks (ALIF_curr_delta, "
+            "IF_curr_exp) run on analog circuits",
 }
 
 #: per-neuron array parameters (PyNN ArrayParameter) split into one circuit parameter
@@ -113,7 +121,22 @@ def native_circuit(population):
         raise MappingError(f"population '{population.label}': cell type {cell_type} has no "
                            f"circuit; available: {', '.join(CELL_CIRCUITS)}")
     membrane, kinetics = CELL_CIRCUITS[cell_type]
-    return membrane, {receptor: kinetics for receptor in RECEPTOR_NAMES.values()}
+    receptors = CELL_RECEPTORS.get(cell_type, tuple(RECEPTOR_NAMES.values()))
+    return membrane, {receptor: kinetics for receptor in receptors}
+
+
+def check_graded_delays(label, pre_membrane, delay_steps):
+    """Graded events (a membrane with a payload, e.g. egru) are delivered one time step
+    after they are sent: the payload is held until the sender's next event. Raises
+    :class:`MappingError` for any other delay."""
+    if not pre_membrane or not MEMBRANES[pre_membrane].payload:
+        return
+    steps = np.unique(np.asarray(delay_steps)).astype(np.int64)
+    if steps.size and not np.array_equal(steps, [1]):
+        raise MappingError(
+            f"projection '{label}': graded events of {pre_membrane} units are delivered "
+            f"with a delay of one time step; it has delays of {steps.tolist()} steps. Set "
+            f"delay=dt (the time step) on projections from {pre_membrane} populations.")
 
 
 def realisable_cell_types(chip):
@@ -231,7 +254,8 @@ def source_parameters(parameters):
 
 #: receptor kinetics -> kind of weight (the chip's weight limits are per kind)
 WEIGHT_KINDS = {"curr_exp": "current", "curr_alpha": "current", "cond_exp": "conductance",
-                "cond_alpha": "conductance", "voltage_jump": "voltage"}
+                "cond_alpha": "conductance", "voltage_jump": "voltage",
+                "graded": "dimensionless"}
 #: receptor parameters and the chip-model key that describes them
 RECEPTOR_PARAMETER_KEYS = {"tau": "tau_syn", "e": "e_syn", "gain": "gain_syn"}
 #: per-projection hardware options (``Projection(..., hardware={...})``)

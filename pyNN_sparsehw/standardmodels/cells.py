@@ -156,3 +156,39 @@ __all__ += ["ALIF_curr_delta"]
 
 GIF_cond_exp = _standard(cells.GIF_cond_exp)
 __all__ += ["GIF_cond_exp"]
+
+
+# ---------------------------------------------------------------- event-based GRU
+class EGRU(StandardCellType):
+    """Event-based gated recurrent unit (Subramoney et al. 2023), updated once per time
+    step (see docs/egru.rst).
+
+    Four synaptic inputs, one per gate input: ``update``, ``reset``,
+    ``candidate_input`` and ``candidate_recurrent`` (the reset gate multiplies only
+    the last). Each step, with the sums a_* of the events received:
+    ``u = sigmoid(a_update + b_update)``, ``r = sigmoid(a_reset + b_reset)``,
+    ``c = u tanh(a_candidate_input + b_candidate + r (a_candidate_recurrent +
+    b_candidate_recurrent)) + (1 - u) c``. A unit emits an event when ``c >= theta``;
+    the event is *graded*: it carries the value ``y = c`` (a target adds weight * y),
+    as Loihi 2's graded spikes carry a payload (Orchard et al. 2021). The reset
+    subtracts ``theta``. A spike from a spike source carries 1. Everything is
+    dimensionless; weights too.
+    """
+
+    default_parameters = {
+        'b_update': 0.0,                # update gate bias
+        'b_reset': 0.0,                 # reset gate bias
+        'b_candidate': 0.0,             # candidate bias (input part)
+        'b_candidate_recurrent': 0.0,   # candidate bias (recurrent part, reset-gated)
+        'theta': 0.3,                   # event threshold
+    }
+    recordable = ['spikes', 'c', 'y']
+    receptor_types = ("update", "reset", "candidate_input", "candidate_recurrent")
+    conductance_based = False
+    default_initial_values = {'c': 0.0, 'y': 0.0}
+    units = {name: 'dimensionless' for name in
+             list(default_parameters) + list(default_initial_values)}
+    translations = build_translations(*[(name, name) for name in default_parameters])
+
+
+__all__ += ["EGRU"]

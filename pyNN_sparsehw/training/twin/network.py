@@ -17,17 +17,19 @@ import torch
 
 from . import neurons
 
-#: neuron model name -> (initial state, step function)
+def _per_step(step):
+    """(prepare, advance) of a step function that takes the parameters and dt."""
+    return (lambda p, dt: (p, dt)), \
+        (lambda state, c, exc, inh, substitute: step(state, c[0], c[1], exc, inh, substitute))
+
+
+#: neuron model name -> (initial state, prepare constants from (parameters, dt),
+#: advance (state, constants, exc, inh, substitute) by one step)
 MODELS = {
-    "lif": (neurons.lif_initial_state, neurons.lif_step),
-    "adex": (neurons.adex_initial_state, neurons.adex_step),
-    "alif": (neurons.alif_initial_state, neurons.alif_step),
+    "lif": (neurons.lif_initial_state, neurons.lif_constants, neurons.lif_advance),
+    "adex": (neurons.adex_initial_state, *_per_step(neurons.adex_step)),
+    "alif": (neurons.alif_initial_state, *_per_step(neurons.alif_step)),
 }
-
-
-def register_model(name, initial_state, step):
-    """Make neuron model `name` available to :func:`simulate`."""
-    MODELS[name] = (initial_state, step)
 
 
 @dataclass
@@ -60,7 +62,7 @@ class TwinProjection:
         self.delay = int(self.delay)
 
 
-def _source_currents(projections, sources, steps, batch, size, receptor, dtype):
+def _source_currents(projections, sources, steps, batch, size, dtype):
     """Currents (nA) delivered by spike sources to one population's receptor in each
     step, shape (steps, batch, size): one matrix product per projection."""
     total = torch.zeros((steps, batch, size), dtype=dtype)
@@ -91,26 +93,54 @@ def simulate(populations, projections, sources, steps, dt, substitute=None,
     -------
     (spikes, states): dicts name -> tensor (steps, batch, size), and name ->
     {variable: tensor (steps, batch, size)} of the state after each step.
+
+    A feed-forward network (every projection between populations runs to a later
+    population in the list) is simulated one population at a time, each over all
+    steps, its input from earlier populations computed in one matrix product.
     """
     substitute = substitute or {}
     batch = next(iter(sources.values())).shape[1] if sources else \
         next(iter(substitute.values())).shape[1]
     dtype = populations[0].parameters[0].dtype
-    names = {p.name for p in populations}
-    unknown = [prj.pre for prj in projections if prj.pre not in names and prj.pre not in sources]
+    order = {p.name: k for k, p in enumerate(populations)}
+    unknown = [prj.pre for prj in projections if prj.pre not in order and prj.pre not in sources]
     if unknown:
         raise ValueError(f"projections from {sorted(set(unknown))}, which are neither "
-                         f"populations ({sorted(names)}) nor sources ({sorted(sources)})")
+                         f"populations ({sorted(order)}) nor sources ({sorted(sources)})")
+    initial = initial or {}
+    feed_forward = all(order[prj.pre] < order[prj.post]
+                       for prj in projections if prj.pre in order)
+    if feed_forward:
+        # one population at a time: the spikes of the earlier ones are sources
+        sources = dict(sources)
+        spikes, states = {}, {}
+        for pop in populations:
+            mine = [prj for prj in projections if prj.post == pop.name]
+            out, traces = _run([pop], mine, sources, steps, dt, substitute, record, initial,
+                               batch, dtype)
+            spikes.update(out)
+            states.update(traces)
+            sources[pop.name] = out[pop.name]
+        return spikes, states
+    return _run(populations, projections, sources, steps, dt, substitute, record, initial,
+                batch, dtype)
+
+
+def _run(populations, projections, sources, steps, dt, substitute, record, initial, batch,
+         dtype):
+    """Step all `populations` together (any recurrence)."""
+    names = {p.name for p in populations}
     external = {}
     for pop in populations:
         for receptor in ("exc", "inh"):
             incoming = [prj for prj in projections
                         if prj.post == pop.name and prj.receptor == receptor and prj.pre in sources]
             external[pop.name, receptor] = _source_currents(incoming, sources, steps, batch,
-                                                            pop.size, receptor, dtype)
-    recurrent = [prj for prj in projections if prj.pre in names]
-    state = {p.name: (initial or {}).get(p.name) or MODELS[p.model][0](p.parameters, batch)
+                                                            pop.size, dtype)
+    recurrent = [prj for prj in projections if prj.pre in names and prj.post in names]
+    state = {p.name: initial.get(p.name) or MODELS[p.model][0](p.parameters, batch)
              for p in populations}
+    constants = {p.name: MODELS[p.model][1](p.parameters, dt) for p in populations}
     history = {p.name: [] for p in populations}
     traces = {p.name: {name: [] for name in record} for p in populations}
     for k in range(steps):
@@ -122,12 +152,13 @@ def simulate(populations, projections, sources, steps, dt, substitute=None,
                     drive[prj.receptor] = drive[prj.receptor] + \
                         history[prj.pre][k - prj.delay] @ prj.weight
             recorded = substitute.get(pop.name)
-            z, new[pop.name] = MODELS[pop.model][1](
-                state[pop.name], pop.parameters, dt, drive["exc"], drive["inh"],
+            z, new[pop.name] = MODELS[pop.model][2](
+                state[pop.name], constants[pop.name], drive["exc"], drive["inh"],
                 None if recorded is None else recorded[k])
             history[pop.name].append(z)
             for name in record:
-                traces[pop.name][name].append(getattr(new[pop.name], name))
+                if hasattr(new[pop.name], name):
+                    traces[pop.name][name].append(getattr(new[pop.name], name))
         state = new
     spikes = {name: torch.stack(zs) for name, zs in history.items()}
     states = {pop: {name: torch.stack(values) for name, values in per.items() if values}

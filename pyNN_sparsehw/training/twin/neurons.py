@@ -72,7 +72,7 @@ def refractory_steps(tau_refrac, dt):
 
 
 def _round_state(v, lsb):
-    """Fixed-point rounding of `v` to `lsb` (0: none), straight-through."""
+    """Fixed-point rounding of `v` to `lsb` (None or 0: none), straight-through."""
     if lsb is None:
         return v
     lsb = torch.as_tensor(lsb, dtype=v.dtype)
@@ -131,16 +131,40 @@ def _synaptic_coefficient(tau_m, tau_s, c_m, dt):
     return torch.where(equal, dt * a_m / c_m, general)
 
 
-def lif_integrate(state, p, dt, frozen):
-    """Exact solution over one step of the linear LIF and its currents (the
-    membrane of `frozen` neurons stays). Returns (v, i_exc, i_inh)."""
-    a_m = torch.exp(-dt / p.tau_m)
-    v_inf = p.v_rest + p.tau_m / p.c_m * p.i_offset
-    v = v_inf + (state.v - v_inf) * a_m \
-        + _synaptic_coefficient(p.tau_m, p.tau_exc, p.c_m, dt) * state.i_exc \
-        + _synaptic_coefficient(p.tau_m, p.tau_inh, p.c_m, dt) * state.i_inh
-    v = torch.where(frozen, state.v, v)
-    return v, state.i_exc * torch.exp(-dt / p.tau_exc), state.i_inh * torch.exp(-dt / p.tau_inh)
+class LIFConstants(NamedTuple):
+    """What one LIF step needs, computed once from the parameters and dt: decay
+    factors of the membrane and currents, the membrane's resting drive (mV), the mV
+    per nA of each current over one step, threshold, reset, the scale of the
+    pseudo-derivative (mV), refractory steps, fixed-point resolution (None: float)."""
+    a_m: torch.Tensor
+    a_exc: torch.Tensor
+    a_inh: torch.Tensor
+    v_inf: torch.Tensor
+    k_exc: torch.Tensor
+    k_inh: torch.Tensor
+    v_thresh: torch.Tensor
+    v_reset: torch.Tensor
+    scale: torch.Tensor
+    refractory: torch.Tensor
+    v_lsb: object
+
+
+def lif_constants(p, dt):
+    """:class:`LIFConstants` of parameters `p` at time step `dt` (ms)."""
+    lsb = p.v_lsb if bool(torch.any(p.v_lsb > 0)) else None
+    return LIFConstants(torch.exp(-dt / p.tau_m), torch.exp(-dt / p.tau_exc),
+                        torch.exp(-dt / p.tau_inh), p.v_rest + p.tau_m / p.c_m * p.i_offset,
+                        _synaptic_coefficient(p.tau_m, p.tau_exc, p.c_m, dt),
+                        _synaptic_coefficient(p.tau_m, p.tau_inh, p.c_m, dt),
+                        p.v_thresh, p.v_reset, p.v_thresh - p.v_reset,
+                        refractory_steps(p.tau_refrac, dt), lsb)
+
+
+def lif_integrate(state, c, frozen):
+    """Exact solution over one step of the linear LIF and its currents (constants
+    `c`; the membrane of `frozen` neurons stays). Returns (v, i_exc, i_inh)."""
+    v = c.v_inf + (state.v - c.v_inf) * c.a_m + c.k_exc * state.i_exc + c.k_inh * state.i_inh
+    return torch.where(frozen, state.v, v), state.i_exc * c.a_exc, state.i_inh * c.a_inh
 
 
 def _count_down(refractory):
@@ -152,29 +176,34 @@ def _count_down(refractory):
     return torch.clamp(refractory - 1, min=0)
 
 
-def _fire_and_reset(v, threshold, counting, p, dt, substitute):
+def _fire_and_reset(v, threshold, scale, v_reset, refractory_period, counting, substitute):
     """Threshold test (not while refractory), reset to v_reset, new refractory count."""
-    z = spike(v, threshold, threshold - p.v_reset, substitute=None) \
-        * (counting == 0).to(v.dtype)
+    z = spike(v, threshold, scale) * (counting == 0).to(v.dtype)
     if substitute is not None:
         z = z + (substitute.to(z.dtype) - z).detach()
     fired = z.detach() > 0
     # the reset does not carry gradient (Bellec et al. 2018)
-    v = torch.where(fired, p.v_reset.expand_as(v), v)
-    refractory = torch.where(fired, refractory_steps(p.tau_refrac, dt).expand_as(counting),
-                             counting)
-    return z, v, refractory, fired
+    v = torch.where(fired, v_reset.expand_as(v), v)
+    refractory = torch.where(fired, refractory_period.expand_as(counting), counting)
+    return z, v, refractory
+
+
+def lif_advance(state, c, exc=0.0, inh=0.0, substitute=None):
+    """One time step of the LIF twin with precomputed constants `c`
+    (:func:`lif_constants`); see :func:`lif_step`."""
+    counting = _count_down(state.refractory)
+    v, i_exc, i_inh = lif_integrate(state, c, counting > 0)
+    v = _round_state(v, c.v_lsb)
+    z, v, refractory = _fire_and_reset(v, c.v_thresh, c.scale, c.v_reset, c.refractory,
+                                       counting, substitute)
+    return z, LIFState(v, i_exc + exc, i_inh + inh, refractory)
 
 
 def lif_step(state, p, dt, exc=0.0, inh=0.0, substitute=None):
     """One time step of the LIF twin (module docstring). `exc`, `inh`: currents
     (nA) delivered in this step; `substitute`: recorded spikes of this step.
     Returns (spikes, new state)."""
-    counting = _count_down(state.refractory)
-    v, i_exc, i_inh = lif_integrate(state, p, dt, counting > 0)
-    v = _round_state(v, p.v_lsb)
-    z, v, refractory, _ = _fire_and_reset(v, p.v_thresh, counting, p, dt, substitute)
-    return z, LIFState(v, i_exc + exc, i_inh + inh, refractory)
+    return lif_advance(state, lif_constants(p, dt), exc, inh, substitute)
 
 
 # ------------------------------------------------------------------------ AdEx
@@ -245,7 +274,9 @@ def adex_step(state, p, dt, exc=0.0, inh=0.0, substitute=None):
     counting = _count_down(state.refractory)
     v, w, i_exc, i_inh = adex_integrate(state, p, dt, counting > 0)
     threshold = torch.where(p.delta_T > 0, p.v_spike, p.v_thresh)
-    z, v, refractory, _ = _fire_and_reset(v, threshold, counting, p, dt, substitute)
+    z, v, refractory = _fire_and_reset(v, threshold, threshold - p.v_reset, p.v_reset,
+                                       refractory_steps(p.tau_refrac, dt), counting,
+                                       substitute)
     w = w + p.b * z.detach()
     return z, AdExState(v, w, i_exc + exc, i_inh + inh, refractory)
 
