@@ -37,6 +37,10 @@ CELL_PARAMETER_RULES = {
     "tau_refrac": NON_NEGATIVE, "delta_T": NON_NEGATIVE,
     "gbar_Na": NON_NEGATIVE, "gbar_K": NON_NEGATIVE, "g_leak": NON_NEGATIVE,
     "rate": NON_NEGATIVE, "duration": DURATION,
+    # ALIF_curr_delta (NEST eprop_iaf_adapt: adapt_tau > 0, adapt_beta >= 0)
+    "tau_a": POSITIVE, "beta": NON_NEGATIVE,
+    # GIF_cond_exp (NEST gif_cond_exp: Delta_V > 0, lambda_0 >= 0, tau_stc, tau_sfa > 0)
+    "delta_v": POSITIVE, "lambda0": NON_NEGATIVE, "tau_eta": POSITIVE, "tau_gamma": POSITIVE,
 }
 #: state variables (initial values) with more than finiteness to check
 STATE_RULES = {"gsyn_exc": NON_NEGATIVE, "gsyn_inh": NON_NEGATIVE, "gsyn": NON_NEGATIVE,
@@ -61,6 +65,17 @@ MAX_EXP_ARGUMENT = float(np.log(np.finfo(float).max / 1e20))
 class StaleObjectError(RuntimeError):
     """A Population, Projection, view or assembly of an earlier ``setup()`` is used
     after a new ``setup()``, which destroyed its network."""
+
+
+def numeric(values):
+    """`values` as a float array; array-valued parameters (PyNN's ArrayParameter or
+    Sequence, one per neuron, e.g. GIF_cond_exp's ``tau_eta``) are flattened."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        items = np.ravel(np.asarray(values, dtype=object))
+        return np.concatenate([np.ravel(np.asarray(getattr(item, "value", item), dtype=float))
+                               for item in items])
 
 
 def violations(values, rule):
@@ -121,6 +136,7 @@ def check_values(owner, name, values, rule, unit="", default=None, noun="neuron"
     noun : str
         What an index counts (neuron, connection...).
     """
+    values = numeric(values)
     mask = np.atleast_1d(violations(values, rule))
     if mask.any():
         raise error(f"{owner}: {name} = {_value(_first(values, mask), unit)}"

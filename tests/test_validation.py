@@ -24,7 +24,8 @@ def _raises(error, *fragments):
 # ----------------------------------------------------------- 1. cell parameters
 NEURON_TYPES = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp",
                 "IF_cond_alpha", "IF_cond_exp_gsfa_grr", "EIF_cond_exp_isfa_ista",
-                "EIF_cond_alpha_isfa_ista", "Izhikevich", "HH_cond_exp", "SpikeSourcePoisson"]
+                "EIF_cond_alpha_isfa_ista", "Izhikevich", "HH_cond_exp", "SpikeSourcePoisson",
+                "ALIF_curr_delta", "GIF_cond_exp", "EGRU"]
 EVERY_PARAMETER = [(cell, name) for cell in NEURON_TYPES
                    for name in getattr(sim_module, cell).default_parameters]
 
@@ -33,8 +34,16 @@ EVERY_PARAMETER = [(cell, name) for cell in NEURON_TYPES
 OUT_OF_RANGE = {"cm": 0.0, "tau_m": 0.0, "tau_syn_E": -1.0, "tau_syn_I": 0.0,
                 "tau_refrac": -0.1, "tau_sfa": 0.0, "tau_rr": -2.0, "tau_w": 0.0,
                 "delta_T": -1.0, "gbar_Na": -1.0, "gbar_K": -6.0, "g_leak": -0.01,
-                "rate": -5.0, "duration": -1.0}
+                "rate": -5.0, "duration": -1.0, "tau_a": 0.0, "beta": -1.7, "delta_v": 0.0,
+                "lambda0": -1.0, "tau_eta": 0.0, "tau_gamma": -10.0}
 SIGN_CASES = [(cell, name) for cell, name in EVERY_PARAMETER if name in OUT_OF_RANGE]
+
+
+def _given(cell, name, bad):
+    """`bad` as a value of parameter `name` of `cell`: array-valued parameters (GIF's
+    kernels) get it as their first component."""
+    default = getattr(sim_module, cell).default_parameters[name]
+    return [bad, *np.ravel(default.value)[1:]] if hasattr(default, "value") else bad
 
 
 def test_every_type_is_covered():
@@ -47,14 +56,14 @@ def test_every_type_is_covered():
 def test_non_finite_parameter_is_refused(sim, cell, name):
     for bad in [NAN, -INF] + ([] if name == "duration" else [INF]):  # (sources may not end)
         with _raises(errors.InvalidParameterValueError, f"({cell})", f"{name} = {bad:g}"):
-            sim.Population(3, getattr(sim, cell)(**{name: bad}), label="bad")
+            sim.Population(3, getattr(sim, cell)(**{name: _given(cell, name, bad)}), label="bad")
 
 
 @pytest.mark.parametrize("cell, name", SIGN_CASES)
 def test_parameter_out_of_range_is_refused(sim, cell, name):
     bad = OUT_OF_RANGE[name]
     with _raises(errors.InvalidParameterValueError, "population 'bad'", f"{name} = {bad:g}"):
-        sim.Population(2, getattr(sim, cell)(**{name: bad}), label="bad")
+        sim.Population(2, getattr(sim, cell)(**{name: _given(cell, name, bad)}), label="bad")
 
 
 @pytest.mark.parametrize("cell, parameters, fragments", [
