@@ -277,9 +277,9 @@ def test_in_the_loop_training_recovers_the_analog_chip(software):
     result = run_stage(reduced, uncalibrated, "analog", 1, progress=False)
     print(f"software {reduced.test_accuracy:.4f}, naive transfer "
           f"{result.transfer_accuracy:.4f}, in the loop {result.loop_accuracy:.4f}")
-    assert result.available and len(result.history) == 12
+    assert result.available and len(result.history) == 10
     assert result.transfer_accuracy < reduced.test_accuracy - 0.02
-    # measured: software 84.6 %, naive transfer 32.5 %, after 10 iterations 78.4 %
+    # measured: software 84.3 %, naive transfer 31.3 %, after 10 iterations 80.8 %
     assert result.loop_accuracy >= reduced.test_accuracy - 0.1
     assert result.loop_accuracy > result.transfer_accuracy + 0.2
     for off_grid, lowest, highest, top in result.weight_grid.values():
