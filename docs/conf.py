@@ -39,6 +39,9 @@ napoleon_preprocess_types = False
 autodoc_default_options = {"members": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
+# members without a docstring of their own (torch.autograd.Function.forward...) would
+# inherit one that refers to labels of another project's docs
+autodoc_inherit_docstrings = False
 
 html_theme = "alabaster"
 html_title = "pyNN_sparsehw"

@@ -1,6 +1,6 @@
 """What is trained: layers of rate-coded spiking neurons and the projections between
-them, described once and used by both the trained model and its twin (:mod:`.model`)
-and the chip runner (:mod:`.chip`).
+them, described once and used by both the trained model and its twin (:mod:`pyNN_sparsehw.training.model`)
+and the chip runner (:mod:`pyNN_sparsehw.training.chip`).
 
 The first layer is the input (spike sources); every other layer is a population of
 current-based LIF neurons (PyNN's ``IF_curr_exp``). A projection connects every

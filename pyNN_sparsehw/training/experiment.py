@@ -106,7 +106,7 @@ class SoftwareResult:
         return replace(self, config=config, test_loss=loss, test_accuracy=acc)
 
     def model(self):
-        """A fresh :class:`SpikingNetwork` holding a copy of the trained weights."""
+        """A fresh :class:`~pyNN_sparsehw.training.model.SpikingNetwork` holding a copy of the trained weights."""
         c = self.config
         model = SpikingNetwork(self.architecture, c.weight_limit, c.readout_scale,
                                seed=c.model_seed, init_weight=c.init_weight)

@@ -110,7 +110,7 @@ class InTheLoopTrainer:
 
     Parameters
     ----------
-    model : SpikingNetwork
+    model : pyNN_sparsehw.training.model.SpikingNetwork
         Holds the weights being trained (floats; the chip stores them quantized).
     chip : ChipNetwork
     x, y : arrays

@@ -23,7 +23,7 @@ authors' code, applies the subtraction to c_{t-1} before the gating, scaling it 
 the retention gate; here it is the paper's.)
 
 The event H is differentiated through the pseudo-derivative
-``γ max(0, 1 - ε |ĉ - θ|)`` with γ = 0.7, ε = 1 (:class:`EventFunction`). The
+``γ max(0, 1 - ε abs(ĉ - θ))`` with γ = 0.7, ε = 1 (:class:`EventFunction`). The
 threshold θ is learned per unit, drawn at initialisation from Beta(3, 7) (mean 0.3).
 
 Quantities are dimensionless (a unit's state lies in (-1, 1) + resets). The step
@@ -39,7 +39,7 @@ from torch import nn
 #: Subramoney et al.: height γ and inverse width ε of the pseudo-derivative
 PSEUDO_DERIVATIVE_HEIGHT = 0.7
 PSEUDO_DERIVATIVE_SHARPNESS = 1.0
-#: Beta(a, b) of the initial thresholds: mean a/(a+b) = 0.3 (Subramoney et al.)
+#: Beta(alpha, beta) parameters of the initial thresholds: mean alpha/(alpha+beta) = 0.3 (Subramoney et al.)
 THRESHOLD_BETA = (3.0, 7.0)
 #: the four synaptic inputs of a unit, as the chip's EGRU cell type names them
 GATE_INPUTS = ("update", "reset", "candidate_input", "candidate_recurrent")
@@ -47,7 +47,7 @@ GATE_INPUTS = ("update", "reset", "candidate_input", "candidate_recurrent")
 
 def pseudo_derivative(distance, height=PSEUDO_DERIVATIVE_HEIGHT,
                       sharpness=PSEUDO_DERIVATIVE_SHARPNESS):
-    """``height * max(0, 1 - sharpness*|distance|)``: the event's surrogate slope at
+    """``height * max(0, 1 - sharpness*abs(distance))``: the event's surrogate slope at
     ``distance = ĉ - θ``."""
     return height * torch.clamp(1.0 - sharpness * distance.abs(), min=0.0)
 

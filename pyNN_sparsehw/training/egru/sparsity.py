@@ -58,7 +58,7 @@ def count_operations(x, step, threshold, sharpness=PSEUDO_DERIVATIVE_SHARPNESS):
     x : tensor (T, B, I), the input sequence
     step : :class:`pyNN_sparsehw.training.egru.cell.EGRUStep` of (T, B, H) tensors
     threshold : tensor (H,), the thresholds θ
-    sharpness : ε of the pseudo-derivative (zero where |ĉ - θ| >= 1/ε)
+    sharpness : ε of the pseudo-derivative (zero where abs(ĉ - θ) >= 1/ε)
     """
     events = step.events.detach()
     hidden, inputs = events.shape[-1], x.shape[-1]

@@ -13,7 +13,7 @@ import torch
 
 
 def weight_codes(weights, bits, scale):
-    """Nearest `bits`-bit codes of |weights| at `scale` per step (clipped to the code
+    """Nearest `bits`-bit codes of abs(`weights`) at `scale` per step (clipped to the code
     range): :func:`pyNN_sparsehw.chip.quantize.quantize_weights` with rounding
     "nearest". Returns (codes as float tensor, scale)."""
     top = 2 ** int(bits) - 1
@@ -53,11 +53,17 @@ def straight_through(weights, realised):
 class WeightQuantizer:
     """How one chip stores the weights of one projection.
 
-    bits : weight code width (0: floating point, no quantization)
-    exponent_bits : shared exponent bits (0: one fixed scale)
-    scale : weight per code step when fixed (None: the largest weight gets the
-        largest code)
-    row_exponents : one exponent per presynaptic row (else per projection)
+    Attributes
+    ----------
+    bits : int
+        Weight code width (0: floating point, no quantization).
+    exponent_bits : int
+        Shared exponent bits (0: one fixed scale).
+    scale : float or None
+        Weight per code step when fixed (None: the largest weight gets the
+        largest code).
+    row_exponents : bool
+        One exponent per presynaptic row (else per projection).
     """
     bits: int = 0
     exponent_bits: int = 0
