@@ -7,7 +7,9 @@
                      [--tolerance KEY=VALUE ...]
     sparsehw chips [show NAME]
     sparsehw report RESULTS_DIR [--output FILE]
-    sparsehw calibrate ...        (pyNN_sparsehw.calibration.command)
+    sparsehw sweep SCRIPT [ARGS...] --chip-seeds 0-99 [...]   (pyNN_sparsehw.sweep.command)
+    sparsehw calibrate ...        (pyNN_sparsehw.calibration.command; with --chip-seeds,
+                                   in parallel: pyNN_sparsehw.sweep.calibrate)
     sparsehw train-demo ...       (pyNN_sparsehw.training.demo)
 
 ``run`` and ``compare`` take the script's own arguments anywhere after SCRIPT; the
@@ -32,11 +34,13 @@ COMMANDS = {
     "compare": "run a PyNN script on pyNN.sparsehw and reference simulators; compare spikes",
     "chips": "list the chip models (chips show NAME: one in full)",
     "report": "render a saved hardware report as one self-contained HTML page",
-    "calibrate": "calibrate a chip instance (arguments go to the calibration command)",
+    "sweep": "run a PyNN script on many chip instances in parallel (dask); yield report",
+    "calibrate": "calibrate a chip instance, or many in parallel (--chip-seeds 0-31)",
     "train-demo": "hardware-in-the-loop training demo (arguments go to the demo)",
 }
 #: commands implemented by modules that other parts of the project provide
-FORWARDED = {"calibrate": ("pyNN_sparsehw.calibration.command", "calibration"),
+FORWARDED = {"sweep": ("pyNN_sparsehw.sweep.command", "sweeps"),
+             "calibrate": ("pyNN_sparsehw.sweep.calibrate", "calibration"),
              "train-demo": ("pyNN_sparsehw.training.demo", "training")}
 
 
