@@ -7,15 +7,12 @@ from ..report.html import STYLE, _e, _img, _na, _table
 from .yields import metric_names, metric_rows, yield_rows
 
 #: units of the built-in metrics, for the histograms' axes
-UNITS = {"energy": "J", "memory": "bits", "failed_circuits": "circuits"}
+UNITS = {"rate": "Hz", "energy": "J", "memory": "bits", "failed_circuits": "circuits"}
 
 
-def metric_label(metric):
-    """Axis label of a metric: ``rate[exc]`` -> "rate[exc] (Hz)"."""
-    if metric.startswith("rate["):
-        return f"{metric} (Hz)"
-    unit = UNITS.get(metric)
-    return f"{metric} ({unit})" if unit else metric
+def metric_unit(metric):
+    """Unit of a metric (None for metrics the script recorded)."""
+    return UNITS.get(metric.split("[")[0])
 
 
 def render_yield_html(summary, title=""):
@@ -45,7 +42,7 @@ def render_yield_html(summary, title=""):
     for metric in names:
         values = {name: g["metrics"][metric]["values"] for name, g in groups.items()
                   if metric in g["metrics"]}
-        figure = plots.value_histograms(values, metric_label(metric), title=metric)
+        figure = plots.value_histograms(values, metric, metric_unit(metric), title=metric)
         if figure is not None:
             sections.append(_img(plots.png_bytes(figure), metric,
                                  f"{metric}: one count per chip instance, per group"))

@@ -4,8 +4,9 @@
 
     OUT/sweep.json          what was swept (script, arguments, chip, settings)
     OUT/tasks/<TASK>.json   the result of one task (:attr:`Task.id`), as it arrived
-    OUT/index.json          every task of the sweep: its status ("ok", "error" or
-                            "missing") and its file; rebuilt from the task files
+    OUT/index.json          every task of the sweep, in order (seeds within calibrations
+                            within parameter points): its status ("ok", "error" or
+                            "missing") and its file; and the count of each status
 
 Every file is written to a temporary file in the same folder and moved into place
 with :func:`os.replace`, so a reader (or a sweep interrupted at any instant) sees
@@ -93,13 +94,13 @@ class ResultStore:
 
     def write_index(self):
         """Rewrite index.json: every task, with the status of its stored result."""
-        entries = {}
+        entries = []
         for task_id, task in self.tasks.items():
             status = self.status[task_id]
-            entries[task_id] = dict(task.as_dict(), status=status or "missing",
-                                    file=f"{TASKS}/{task_id}.json" if status else None)
+            entries.append(dict(task.as_dict(), status=status or "missing",
+                                file=f"{TASKS}/{task_id}.json" if status else None))
         counts = {}
-        for entry in entries.values():
+        for entry in entries:
             counts[entry["status"]] = counts.get(entry["status"], 0) + 1
         write_json(self.out / INDEX, dict(tasks=entries, counts=counts))
         return entries
@@ -115,7 +116,7 @@ def load_results(out):
         raise FileNotFoundError(f"no sweep results in {out} (no {SPEC} / {INDEX}): run "
                                 f"`sparsehw sweep SCRIPT ... --out {out}` first")
     results = []
-    for entry in index["tasks"].values():
+    for entry in index["tasks"]:
         if entry.get("file"):
             result = read_json(out / entry["file"])
             if result is not None:

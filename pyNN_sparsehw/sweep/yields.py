@@ -52,10 +52,11 @@ def summarize(results, criterion=None):
     if criterion is not None and not isinstance(criterion, Criterion):
         criterion = Criterion(criterion)
     grouped = {}
-    for result in sorted(results, key=lambda r: (r["group"], r["chip_seed"])):
+    for result in results:                                # groups in order of appearance
         grouped.setdefault(result["group"], []).append(result)
     groups = {}
     for name, members in grouped.items():
+        members = sorted(members, key=lambda r: r["chip_seed"])
         ok = [r for r in members if r.get("status") == "ok"]
         samples = {}
         for r in ok:
