@@ -22,6 +22,8 @@
 #                                  figures and numbers in results/associative_memory
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
+#   make sweep-benchmark [ARGS=...]  64 instances of a 1000-cell Vogels-Abbott network:
+#                                  serial vs a sweep on 2 local dask workers (docs/sweeps.rst)
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -42,7 +44,7 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 
 .PHONY: venv install install-reference test demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo clean distclean
+        calibration compensation associative-memory train-demo sweep-benchmark clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -103,6 +105,10 @@ associative-memory: $(STAMP_TEST)
 
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
+
+sweep-benchmark: $(STAMP_TEST)
+	rm -rf benchmarks/results/sweep
+	$(VPY) benchmarks/sweep_benchmark.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

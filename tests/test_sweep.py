@@ -360,3 +360,30 @@ def alive(process):
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_training_stages_run_on_a_given_executor(monkeypatch):
+    """run_experiment(executor=...) maps the stages (seeds x stages) onto it, e.g. a
+    dask cluster's Client.get_executor(); run_stage is replaced by a stand-in here."""
+    from concurrent.futures import ThreadPoolExecutor
+    from pyNN_sparsehw.training import experiment
+    calls = []
+    monkeypatch.setattr(experiment, "run_stage", lambda software, stage, chip, seed,
+                        progress: calls.append((stage.name, chip, seed, progress)) or
+                        (stage.name, seed))
+
+    class Recording(ThreadPoolExecutor):
+        mapped = 0
+
+        def map(self, function, *iterables, **kwargs):
+            Recording.mapped += 1
+            return super().map(function, *iterables, **kwargs)
+
+    with Recording(2) as pool:
+        software, ideal, results = experiment.run_experiment(
+            chip="digital", chip_seeds=(3, 4), software="trained", executor=pool)
+    assert Recording.mapped == 1 and ideal == ("ideal", 0)
+    assert results == [("uncalibrated", 3), ("calibrated", 3), ("uncalibrated", 4),
+                       ("calibrated", 4)]
+    assert sorted(calls)[:2] == [("calibrated", "digital", 3, False),
+                                 ("calibrated", "digital", 4, False)]

@@ -103,17 +103,23 @@ _LOCK = threading.Lock()
 
 def run_isolated(kind, spec, timeout=None):
     """Run a task in a fresh child of this process's zygote (started on first use,
-    restarted if it died). Adds ``worker_pid`` (this process) to the result."""
+    restarted if it died). Adds ``worker_pid`` (this process) to the result, and
+    ``zygote_start_s`` (s) when this task had to start the zygote."""
     global _ZYGOTE
+    started = None
     with _LOCK:
         if _ZYGOTE is None or not _ZYGOTE.alive():
+            start = time.perf_counter()
             _ZYGOTE = Zygote()
+            started = time.perf_counter() - start
         try:
             result = _ZYGOTE.run(kind, spec, timeout)
         except ZygoteLost:
             _ZYGOTE = None
             raise
     result["worker_pid"] = os.getpid()
+    if started is not None:
+        result["zygote_start_s"] = started
     return result
 
 
