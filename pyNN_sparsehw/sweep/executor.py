@@ -29,14 +29,19 @@ def dask_client(scheduler=None, workers=None):
 
     Parameters
     ----------
-    scheduler : str, Client or None
-        Address of a running scheduler (``tcp://host:8786``), or a Client to use as it
-        is; None: start a LocalCluster (closed at the end).
+    scheduler : str, Cluster, Client or None
+        Address of a running scheduler (``tcp://host:8786``), a cluster object (e.g.
+        dask-jobqueue's ``SLURMCluster``), or a Client to use as it is; None: start a
+        LocalCluster (closed at the end).
     workers : int, optional
         Worker processes of the LocalCluster (one thread each); default: the number of
         cores (``os.cpu_count()``).
     """
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("sweeps run on dask.distributed, which is not installed: "
+                          "pip install 'pyNN_sparsehw[sweep]'") from None
     if isinstance(scheduler, Client):
         yield scheduler
         return

@@ -45,7 +45,7 @@ class ZygoteLost(RuntimeError):
 
 
 class Zygote:
-    """A zygote process and the pipe to it (used by one worker, one task at a time)."""
+    """A zygote process and the pipe to it (used by one thread, one task at a time)."""
 
     def __init__(self):
         env = {**SINGLE_THREAD, **os.environ}
@@ -97,26 +97,25 @@ class Zygote:
                 self.process.wait()
 
 
-_ZYGOTE = None
-_LOCK = threading.Lock()
+_THREAD = threading.local()
 
 
 def run_isolated(kind, spec, timeout=None):
-    """Run a task in a fresh child of this process's zygote (started on first use,
-    restarted if it died). Adds ``worker_pid`` (this process) to the result, and
-    ``zygote_start_s`` (s) when this task had to start the zygote."""
-    global _ZYGOTE
+    """Run a task in a fresh child of this thread's zygote (started on first use,
+    restarted if it died; a worker with several threads has one zygote per thread).
+    Adds ``worker_pid`` (this process) to the result, and ``zygote_start_s`` (s) when
+    this task had to start the zygote."""
+    zygote = getattr(_THREAD, "zygote", None)
     started = None
-    with _LOCK:
-        if _ZYGOTE is None or not _ZYGOTE.alive():
-            start = time.perf_counter()
-            _ZYGOTE = Zygote()
-            started = time.perf_counter() - start
-        try:
-            result = _ZYGOTE.run(kind, spec, timeout)
-        except ZygoteLost:
-            _ZYGOTE = None
-            raise
+    if zygote is None or not zygote.alive():
+        start = time.perf_counter()
+        zygote = _THREAD.zygote = Zygote()
+        started = time.perf_counter() - start
+    try:
+        result = zygote.run(kind, spec, timeout)
+    except ZygoteLost:
+        _THREAD.zygote = None
+        raise
     result["worker_pid"] = os.getpid()
     if started is not None:
         result["zygote_start_s"] = started
@@ -127,12 +126,14 @@ def run_isolated(kind, spec, timeout=None):
 def main():
     """The zygote: import :data:`PRELOAD`, say "ready", then fork a child for each
     request line until stdin closes or the parent dies."""
+    # the protocol gets stdout's pipe to itself; anything else printed goes to stderr
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     for name in PRELOAD:
         importlib.import_module(name)
     import logging
     logging.getLogger("brian2").setLevel(logging.ERROR)
     parent = os.getppid()
-    protocol = sys.stdout
     print("ready", file=protocol, flush=True)
     for line in sys.stdin:
         request = json.loads(line)
@@ -140,6 +141,7 @@ def main():
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
+            protocol.close()
             _child(request)                                  # never returns
         reply = _wait(pid, parent, request.get("timeout"))
         if reply is None:

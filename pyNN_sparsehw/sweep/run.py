@@ -46,8 +46,10 @@ def run_sweep(script, args=(), chip="analog", chip_seeds=range(4), params=None,
         Pass/fail expression for the yield (:mod:`.criterion`).
     out : str or path
         Results folder (:mod:`.store`); running again with the same folder resumes.
-    scheduler : str or distributed.Client, optional
-        Address of a dask scheduler; default: a LocalCluster of `workers` processes.
+    scheduler : str, Cluster or distributed.Client, optional
+        Address of a dask scheduler, a cluster object (dask-jobqueue's
+        ``SLURMCluster``...) or a Client; default: a LocalCluster of `workers`
+        processes.
     workers : int, optional
         Worker processes of the LocalCluster (default: the number of cores).
     retries : int
