@@ -15,7 +15,8 @@ speed-up = serial / sweep. Overhead per task = (workers x sweep - serial) / inst
 the core-seconds that the sweep machinery adds to each task (scheduling, forking,
 results, cluster and zygote start-up spread over the tasks). Also reported: the median
 time a task spends in the worker outside the script (fork, wait, result file) and the
-time each worker takes to start its zygote (imports), once.
+time each worker takes to start its zygote (imports), once, against the time a fresh
+interpreter would take to import the same for every task.
 The load average (``os.getloadavg``) before and after is part of the result: the
 machine's cores may be shared.
 
@@ -55,6 +56,19 @@ def serial(seeds, args, chip):
     return time.perf_counter() - start, results
 
 
+def fresh_interpreter_s(repeat=3):
+    """Median wall time (s) of starting Python and importing what a task needs: what
+    a fresh interpreter per task would cost instead of a fork of the zygote."""
+    import subprocess
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import pyNN.sparsehw, pyNN.utility, brian2, "
+                        "pyNN_sparsehw.sweep.task"], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, default=64)
@@ -89,6 +103,7 @@ def main(argv=None):
                         criterion="rate['Excitatory_Cells'] > 1", progress=False)
     sweep_s = time.perf_counter() - start
     load["after_sweep"] = os.getloadavg()
+    fresh_s = fresh_interpreter_s()
     stored = [json.loads(p.read_text()) for p in sorted((out / "sweep" / "tasks").iterdir())]
     outside = [r["task_seconds"] - r["seconds"] - r.get("zygote_start_s", 0.0)
                for r in stored]
@@ -102,6 +117,7 @@ def main(argv=None):
         script_s_sweep_mean=statistics.mean(r["seconds"] for r in stored),
         outside_script_s_median=statistics.median(outside),
         zygote_start_s_mean=statistics.mean(zygotes) if zygotes else None,
+        fresh_interpreter_s_median=fresh_s,
         counts=summary["counts"], load_average=load)
     (out / "benchmark.json").write_text(json.dumps(result, indent=1))
     for key, value in result.items():

@@ -315,7 +315,7 @@ def test_worker_killed_mid_task_loses_and_duplicates_nothing(client, tmp_path):
 
     def sweep():
         outcome["summary"] = run_sweep(SCRIPT, ["1.0"], chip="ideal", chip_seeds=range(4),
-                                       params={"sleep": ["2.5"]}, out=out, scheduler=client,
+                                       params={"sleep": ["1.5"]}, out=out, scheduler=client,
                                        progress=False)
 
     thread = threading.Thread(target=sweep)
@@ -332,12 +332,12 @@ def test_worker_killed_mid_task_loses_and_duplicates_nothing(client, tmp_path):
         time.sleep(0.1)
     assert victim, "no task started within 2 minutes"
     address, pid, keys, descendants = victim
-    time.sleep(0.5)                                    # in the middle of its 2.5 s sleep
+    time.sleep(0.3)                                    # in the middle of its 1.5 s sleep
     os.kill(pid, signal.SIGKILL)
     thread.join(300)
     assert not thread.is_alive()
     summary = outcome["summary"]
-    ids = [f"seed000{s}_sleep-2.5" for s in range(4)]
+    ids = [f"seed000{s}_sleep-1.5" for s in range(4)]
     assert summary["counts"] == {"ok": 4} and not summary["lost"]
     check_index(out, ids)
     killed = [i for i in ids if any(key.startswith(i) for key in keys)]
