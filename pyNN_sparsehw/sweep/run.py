@@ -72,6 +72,7 @@ def run_sweep(script, args=(), chip="analog", chip_seeds=range(4), params=None,
     if not os.path.isfile(script):
         raise FileNotFoundError(f"no PyNN script at {script}")
     chip_model = load_chip(chip)
+    calibrations = [c if c in ("auto", "none") else os.path.abspath(c) for c in calibrations]
     if not needs_calibration(chip_model):
         calibrations = (NOT_CALIBRATED,)
     tasks = expand(list(chip_seeds), calibrations, params)
