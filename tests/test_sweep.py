@@ -284,6 +284,12 @@ def test_sweep_command_results_and_resume(client, tmp_path, capsys):
     with pytest.raises(SweepMismatch):
         run_sweep(SCRIPT, ["{amp}"], chip="digital", chip_seeds=[0], out=out,
                   scheduler=client)
+    # a task that takes too long is killed: an error result, with its output
+    slow = run_sweep(SCRIPT, ["1.0"], chip="ideal", chip_seeds=[0], params={"sleep": ["60"]},
+                     out=tmp_path / "slow", scheduler=client, timeout=2, progress=False)
+    assert slow["counts"] == {"error": 1}
+    stored = json.loads((tmp_path / "slow" / "tasks" / "seed0000_sleep-60.json").read_text())
+    assert "timed out after 2 s" in stored["error"] and stored["task_seconds"] < 30
 
 
 def test_calibrated_against_uncalibrated_through_the_cache(client, cache, tmp_path, capsys):

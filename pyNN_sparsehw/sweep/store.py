@@ -6,7 +6,8 @@
     OUT/tasks/<TASK>.json   the result of one task (:attr:`Task.id`), as it arrived
     OUT/index.json          every task of the sweep, in order (seeds within calibrations
                             within parameter points): its status ("ok", "error" or
-                            "missing") and its file; and the count of each status
+                            "missing") and its file; and the count of each status;
+                            rewritten at most every INDEX_PERIOD_S and at the end
 
 Every file is written to a temporary file in the same folder and moved into place
 with :func:`os.replace`, so a reader (or a sweep interrupted at any instant) sees
@@ -18,11 +19,15 @@ sweep again (resume) skips it.
 
 import json
 import os
+import time
 from pathlib import Path
 
 TASKS = "tasks"
 INDEX = "index.json"
 SPEC = "sweep.json"
+#: the index is rewritten at most this often while results arrive (s): a sweep of many
+#: thousand tasks would otherwise spend its time rewriting it
+INDEX_PERIOD_S = 1.0
 #: entries of sweep.json that must not change when a sweep is resumed
 FIXED = ("script", "args", "chip")
 
@@ -74,6 +79,7 @@ class ResultStore:
         #: status of each task's stored result ("ok", "error"), None if it has none
         self.status = {task_id: (self.result(task_id) or {}).get("status")
                        for task_id in self.tasks}
+        self._index_written = -INDEX_PERIOD_S
 
     def path(self, task_id):
         return self.out / TASKS / f"{task_id}.json"
@@ -87,10 +93,13 @@ class ResultStore:
         return {task_id for task_id, status in self.status.items() if status == "ok"}
 
     def write(self, task, result):
-        """Store the result of `task` (its file, then the index)."""
+        """Store the result of `task`: its file, then the index, unless the index was
+        written less than :data:`INDEX_PERIOD_S` ago (call :meth:`write_index` at the
+        end). The task files are what counts: the index is rebuilt from them."""
         write_json(self.path(task.id), {**task.as_dict(), **result})
         self.status[task.id] = result.get("status")
-        self.write_index()
+        if time.monotonic() - self._index_written >= INDEX_PERIOD_S:
+            self.write_index()
 
     def write_index(self):
         """Rewrite index.json: every task, with the status of its stored result."""
@@ -103,6 +112,7 @@ class ResultStore:
         for entry in entries:
             counts[entry["status"]] = counts.get(entry["status"], 0) + 1
         write_json(self.out / INDEX, dict(tasks=entries, counts=counts))
+        self._index_written = time.monotonic()
         return entries
 
 
