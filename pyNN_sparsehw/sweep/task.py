@@ -38,8 +38,7 @@ def run_script_task(spec):
             env = {CHIP_ENV: spec.get("chip"), CHIP_SEED_ENV: spec["chip_seed"],
                    CALIBRATION_ENV: calibration, PROGRESS_ENV: "off", **spec.get("env", {})}
             with environment(**env):
-                module = run_script(spec["script"], spec.get("args", []), "sparsehw",
-                                    announce=lambda text: None)
+                module = run_script(spec["script"], spec.get("args", []), "sparsehw")
                 report = None
                 if module.simulator.state.description.populations:
                     report = json.loads(module.hardware_report().to_json())
