@@ -10,7 +10,8 @@ pyNN_sparsehw.sweep.isolate``, one thread) that imports all of that once
 zygote's pristine state (nothing set up, nothing run), runs the task with its output
 sent to a log file, writes its result as JSON and exits; whatever global state the
 task made dies with it. The zygote talks to the worker by JSON lines on its stdin and
-stdout.
+stdout. Its objects are frozen out of garbage collection (:func:`gc.freeze`) before the
+first fork, so that the children share its memory instead of copying it.
 
 A child's parent is the zygote and the zygote's is the worker: when the worker
 process dies (killed, or its machine lost), the zygote sees that it was re-parented,
@@ -131,8 +132,14 @@ def main():
     os.dup2(2, 1)
     for name in PRELOAD:
         importlib.import_module(name)
+    import gc
     import logging
     logging.getLogger("brian2").setLevel(logging.ERROR)
+    # what is alive now stays out of every garbage collection: a collection in a child
+    # (Brian2 runs one at every run()) would otherwise write to every object's header
+    # and so copy all the zygote's memory pages into the child (copy-on-write)
+    gc.collect()
+    gc.freeze()
     parent = os.getppid()
     print("ready", file=protocol, flush=True)
     for line in sys.stdin:
