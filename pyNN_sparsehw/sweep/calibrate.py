@@ -24,7 +24,7 @@ from .grid import parse_seeds
 from .run import run_calibrations
 
 CALIBRATE_PARSER = argparse.ArgumentParser(
-    prog="sparsehw calibrate --chip-seeds",
+    prog="sparsehw calibrate",
     description="Calibrate many chip instances in parallel on dask.distributed (or read "
                 "them from the calibration cache); each instance in its own process.")
 CALIBRATE_PARSER.add_argument("--chip", default=os.environ.get("PYNN_SPARSEHW_CHIP") or "analog",
@@ -45,6 +45,8 @@ def calibrate_main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not any(a == "--chip-seeds" or a.startswith("--chip-seeds=") for a in argv):
         from ..calibration.command import main
+        if "-h" in argv or "--help" in argv:
+            print(CALIBRATE_PARSER.format_help() + "\nOne instance, in this process:\n")
         return main(argv)
     options = CALIBRATE_PARSER.parse_args(argv)
     try:
