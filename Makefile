@@ -26,6 +26,8 @@
 #                                  analog uncalibrated and calibrated (results/nir_demo)
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
+#   make sweep-benchmark [ARGS=...]  64 instances of a 1000-cell Vogels-Abbott network:
+#                                  serial vs a sweep on 2 local dask workers (docs/sweeps.rst)
 #   make egru-demo [ARGS=...]      event-based GRUs vs a dense GRU on the digital chip:
 #                                  table and figure in results/egru (ARGS="--task evidence")
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
@@ -53,7 +55,7 @@ STAMP_REF  := $(VENV)/.installed-reference
 STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo schaefer nir-demo egru-demo docs clean distclean
+        calibration compensation associative-memory train-demo schaefer nir-demo egru-demo sweep-benchmark docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -123,6 +125,10 @@ associative-memory: $(STAMP_TEST)
 
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
+
+sweep-benchmark: $(STAMP_TEST)
+	rm -rf benchmarks/results/sweep
+	$(VPY) benchmarks/sweep_benchmark.py $(ARGS)
 
 egru-demo: $(STAMP_TEST)
 	$(VPY) examples/egru_demo.py $(ARGS)

@@ -99,7 +99,7 @@ setup(
         # unpinned torch pulls a CUDA build of several GB
         "train": ["torch>=2.2,<3"],
         # chip-instance sweeps on dask.distributed
-        "sweep": ["dask[distributed]>=2024.1", "distributed>=2024.1"],
+        "sweep": ["dask[distributed]>=2024.1", "distributed>=2024.1", "dask-jobqueue>=0.8"],
         # the Neuromorphic Intermediate Representation
         "nir": ["nir>=1.0.5,<2", "h5py>=3.8"],
         # numpy-style docstrings are read by sphinx.ext.napoleon (built into Sphinx)

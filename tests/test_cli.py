@@ -301,7 +301,8 @@ def test_report_of_missing_folder(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command, module, feature", [
-    ("calibrate", "pyNN_sparsehw.calibration.command", "calibration"),
+    ("calibrate", "pyNN_sparsehw.sweep.calibrate", "calibration"),
+    ("sweep", "pyNN_sparsehw.sweep.command", "sweeps"),
     ("train-demo", "pyNN_sparsehw.training.demo", "training"),
     ("run-nir", "pyNN_sparsehw.nir.command", "NIR (package nir)")])
 def test_forwarded_commands(command, module, feature, monkeypatch, capsys):

@@ -9,7 +9,9 @@
     sparsehw report RESULTS_DIR [--output FILE]
     sparsehw run-nir GRAPH --input SPIKES.npz [--chip C] [--chip-seed N]
                      [--calibration ...] [--out DIR]   (pyNN_sparsehw.nir.command)
-    sparsehw calibrate ...        (pyNN_sparsehw.calibration.command)
+    sparsehw sweep SCRIPT [ARGS...] --chip-seeds 0-99 [...]   (pyNN_sparsehw.sweep.command)
+    sparsehw calibrate ...        (pyNN_sparsehw.calibration.command; with --chip-seeds,
+                                   in parallel: pyNN_sparsehw.sweep.calibrate)
     sparsehw train-demo ...       (pyNN_sparsehw.training.demo)
 
 ``run`` and ``compare`` take the script's own arguments anywhere after SCRIPT; the
@@ -35,12 +37,14 @@ COMMANDS = {
     "chips": "list the chip models (chips show NAME: one in full)",
     "report": "render a saved hardware report as one self-contained HTML page",
     "run-nir": "simulate a NIR graph on a chip with input spikes; write outputs and report",
-    "calibrate": "calibrate a chip instance (arguments go to the calibration command)",
+    "sweep": "run a PyNN script on many chip instances in parallel (dask); yield report",
+    "calibrate": "calibrate a chip instance, or many in parallel (--chip-seeds 0-31)",
     "train-demo": "hardware-in-the-loop training demo (arguments go to the demo)",
 }
 #: commands implemented by modules that other parts of the project provide
 FORWARDED = {"run-nir": ("pyNN_sparsehw.nir.command", "NIR (package nir)"),
-             "calibrate": ("pyNN_sparsehw.calibration.command", "calibration"),
+             "sweep": ("pyNN_sparsehw.sweep.command", "sweeps"),
+             "calibrate": ("pyNN_sparsehw.sweep.calibrate", "calibration"),
              "train-demo": ("pyNN_sparsehw.training.demo", "training")}
 
 

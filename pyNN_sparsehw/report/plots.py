@@ -300,3 +300,45 @@ def _labels(columns):
             if p.label not in labels:
                 labels.append(p.label)
     return labels
+
+
+# ------------------------------------------------------------------ distributions
+def value_histograms(groups, label, unit=None, title=None, bins=20):
+    """Histogram of one quantity across instances, one step outline per group
+    (overlaid, same bins), each with its mean in the legend.
+
+    `groups` maps a group name (e.g. "uncalibrated", "calibrated") to the values,
+    one per instance, in `unit` ("J" and "W" get an SI prefix). None when no group
+    has a value.
+    """
+    groups = {name: np.asarray(values, dtype=float) for name, values in groups.items()
+              if np.size(values)}
+    if not groups:
+        return None
+    every = np.concatenate(list(groups.values()))
+    factor = 1.0
+    if unit in ("J", "W"):
+        factor, unit = si_scale(every, unit)
+    groups = {name: values * factor for name, values in groups.items()}
+    every = every * factor
+    low, high = float(every.min()), float(every.max())
+    if high <= low:
+        low, high = low - 0.5 * (abs(low) or 1.0), high + 0.5 * (abs(high) or 1.0)
+    edges = np.linspace(low, high, bins + 1)
+    figure = Figure(layout="constrained", figsize=(5.6, 3.0))
+    ax = figure.subplots()
+    for k, (name, values) in enumerate(groups.items()):
+        ax.hist(values, bins=edges, histtype="step", linewidth=1.6, color=_palette(k),
+                label=f"{name} (n={values.size}, mean {values.mean():.4g})")
+    ax.set_xlabel(f"{label} ({unit})" if unit else label)
+    ax.set_ylabel("instances")
+    ax.yaxis.set_major_locator(_integer_locator())
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return figure
+
+
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+    return MaxNLocator(integer=True)

@@ -218,9 +218,10 @@ def run_stage(software, stage, chip="analog", chip_seed=0, progress=True):
 
 
 def run_experiment(config=None, chip="analog", chip_seeds=(0,), stages=DEFAULT_STAGES,
-                   progress=True, software=None, jobs=1):
+                   progress=True, software=None, jobs=1, executor=None):
     """Offline training (unless `software` is given), the ideal chip as a reference,
-    then every stage on every chip seed, in `jobs` processes.
+    then every stage on every chip seed, in `jobs` processes, or on `executor` (a
+    concurrent.futures.Executor, e.g. a dask cluster's ``Client.get_executor()``).
 
     Returns (software result, ideal-chip :class:`StageResult`, [StageResult] in the
     order seeds x stages). Each stage builds its own chip from its seeds, so the
@@ -228,9 +229,11 @@ def run_experiment(config=None, chip="analog", chip_seeds=(0,), stages=DEFAULT_S
     """
     software = software or train_offline(config or Config(), progress)
     ideal = run_stage(software, Stage("ideal", {}, False), "ideal", 0, progress)
-    tasks = [(software, stage, chip, seed, progress and jobs == 1)
+    tasks = [(software, stage, chip, seed, progress and jobs == 1 and executor is None)
              for seed in chip_seeds for stage in stages]
-    if jobs > 1:
+    if executor is not None:
+        results = list(executor.map(_run_stage_task, tasks))
+    elif jobs > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             results = list(pool.map(_run_stage_task, tasks))

@@ -1,0 +1,92 @@
+"""Running tasks on dask.distributed.
+
+:func:`dask_client` connects to a scheduler (any address: a LocalCluster of another
+process, a dask-jobqueue cluster on SLURM or PBS, ``dask scheduler`` on a machine of
+yours) or starts a :class:`~distributed.LocalCluster` of worker *processes* with one
+thread each. :func:`execute` is what a worker runs: the task in a fresh child of the
+worker's zygote (:mod:`.isolate`).
+
+Lost workers: when a worker process dies in the middle of a task, the scheduler gives
+the task to another worker (up to ``distributed.scheduler.allowed-failures`` times,
+3 by default: then the task fails with ``KilledWorker``); `retries` reruns a task
+whose execution raised (its zygote died). A task whose *script* raises is not rerun:
+its result is an error, stored like any other.
+"""
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+
+#: seconds a task may take unless told (None: no limit)
+DEFAULT_TIMEOUT = None
+
+
+@contextlib.contextmanager
+def dask_client(scheduler=None, workers=None):
+    """A :class:`distributed.Client` for the duration of the context.
+
+    Parameters
+    ----------
+    scheduler : str, Cluster, Client or None
+        Address of a running scheduler (``tcp://host:8786``), a cluster object (e.g.
+        dask-jobqueue's ``SLURMCluster``), or a Client to use as it is; None: start a
+        LocalCluster (closed at the end).
+    workers : int, optional
+        Worker processes of the LocalCluster (one thread each); default: the number of
+        cores (``os.cpu_count()``).
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("sweeps run on dask.distributed, which is not installed: "
+                          "pip install 'pyNN_sparsehw[sweep]'") from None
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    workers = int(workers or os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"a sweep needs at least one worker, not {workers}")
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def execute(kind, spec, timeout=None, calibration=None):
+    """Run one task on this worker, isolated (:func:`.isolate.run_isolated`).
+
+    `calibration` is the result of the chip instance's calibration task (``"result"``
+    holds the calibration, given to the script), or None. Adds ``worker`` (address),
+    ``task_seconds`` (wall time in this function, s) and ``finished`` (Unix time)."""
+    from .isolate import run_isolated
+    start = time.perf_counter()
+    if calibration is not None and calibration.get("status") != "ok":
+        result = dict(status="error", error=f"calibration of chip instance "
+                                            f"{spec.get('chip_seed')} failed:\n"
+                                            f"{calibration.get('error')}")
+    else:
+        if calibration is not None and calibration.get("result") is not None:
+            spec = dict(spec, calibration_result=calibration["result"])
+        result = run_isolated(kind, spec, timeout)
+    result.update(worker=_worker_address(), task_seconds=time.perf_counter() - start,
+                  finished=time.time())
+    return result
+
+
+def _worker_address():
+    try:
+        from distributed import get_worker
+        return get_worker().address
+    except ValueError:                                   # not on a worker
+        return None
+
+
+def unique_token():
+    """A short random token that keeps the dask keys of two sweeps apart."""
+    return uuid.uuid4().hex[:8]
