@@ -144,9 +144,9 @@ def convolution(weight, input_shape, stride=1, padding=0, dilation=1, groups=1, 
 
     Parameters
     ----------
-    weight : array (C_out, C_in / groups, *kernel)
+    weight : array (C_out, C_in / groups, \*kernel)
     input_shape : sequence of int
-        Spatial shape of the input; the input is (C_in, *input_shape), C-order.
+        Spatial shape of the input; the input is (C_in, \*input_shape), C-order.
     stride, padding, dilation : int, sequence, or for padding 'same' / 'valid'
     groups : int
     bias : array (C_out,) or None

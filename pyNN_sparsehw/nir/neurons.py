@@ -2,17 +2,17 @@
 
 A NIR neuron node becomes one population (see docs/nir.rst for the table):
 
-==========  ============================================================  ===========
-NIR node    cell type                                                     records
-==========  ============================================================  ===========
-LIF         ``IF_curr_delta`` (``IF_curr_exp`` with the chip's shortest   spikes
+==========  ================================================================  ===========
+NIR node    cell type                                                         records
+==========  ================================================================  ===========
+LIF         ``IF_curr_delta`` (``IF_curr_exp`` with the chip's shortest       spikes
             synaptic time constant on chips without voltage-jump synapses)
-IF          as LIF, without leak                                          spikes
-LI          as LIF, threshold at 1e12 mV (never reached)                  ``v``
-CubaLIF     ``IF_curr_exp``                                               spikes
-CubaLI      ``IF_curr_exp``, threshold at 1e12 mV (never reached)         ``v``
-Threshold   ``IF_curr_delta`` that forgets its state every step           spikes
-==========  ============================================================  ===========
+IF          as LIF, without leak                                              spikes
+LI          as LIF, threshold at 1e12 mV (never reached)                      ``v``
+CubaLIF     ``IF_curr_exp``                                                   spikes
+CubaLI      ``IF_curr_exp``, threshold at 1e12 mV (never reached)             ``v``
+Threshold   ``IF_curr_delta`` that forgets its state every step               spikes
+==========  ================================================================  ===========
 
 :class:`Realisation` holds the PyNN parameters and the factor that turns NIR input
 weights (and biases) into PyNN weights (mV or nA).

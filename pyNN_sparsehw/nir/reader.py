@@ -82,7 +82,7 @@ class NIRNetwork:
 
     def set_input(self, spikes):
         """Drive the inputs: `spikes` maps Input node name (or, with one input,
-        may be the array itself) to an array (T, *shape) of 0/1 per NIR step."""
+        may be the array itself) to an array (T, \*shape) of 0/1 per NIR step."""
         if not isinstance(spikes, dict):
             spikes = {self.input: spikes}
         steps = None
@@ -123,7 +123,7 @@ class NIRNetwork:
         Returns
         -------
         dict
-            Output node name -> array (steps, *shape): spikes (0/1) of spiking
+            Output node name -> array (steps, \*shape): spikes (0/1) of spiking
             nodes, membrane potential (mV) of leaky integrators.
         """
         if self._now() > 0.0:

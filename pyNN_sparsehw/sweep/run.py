@@ -30,7 +30,7 @@ def run_sweep(script, args=(), chip="analog", chip_seeds=range(4), params=None,
         same path.
     args : sequence of str
         The script's arguments; ``{NAME}`` is replaced by the value of the swept
-        parameter NAME (:mod:`.grid`).
+        parameter NAME (:mod:`pyNN_sparsehw.sweep.grid`).
     chip : str
         Chip model (name or TOML file).
     chip_seeds : iterable of int

@@ -1,6 +1,6 @@
 """A network of twin neurons simulated step by step, as the engine schedules it.
 
-Populations of one neuron model each (:mod:`.neurons`) and projections between them
+Populations of one neuron model each (:mod:`pyNN_sparsehw.training.twin.neurons`) and projections between them
 with dense signed weights (nA: positive onto the excitatory input, negative onto the
 inhibitory one, as the engine applies them) and a delay in whole time steps. Spike
 sources are tensors of spikes per emission step.
