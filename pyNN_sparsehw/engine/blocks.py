@@ -49,6 +49,8 @@ class Slot:
         """Block indices of the local indices `local` (all of the slot if None)."""
         if local is None:
             return slice(self.start, self.stop)
+        if isinstance(local, slice):
+            return np.arange(self.start, self.stop)[local]
         return np.asarray(local, dtype=np.int64) + self.start
 
 
