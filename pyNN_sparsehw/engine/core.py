@@ -35,6 +35,17 @@ from .progress import SimulationProgress
 
 logger = logging.getLogger("pyNN_sparsehw")
 
+#: with ``target="auto"``, networks of at least this many neurons (spike sources not
+#: counted) use the cython target: measured in docs/engine.rst, the compiled code
+#: outruns numpy's per-operation overhead from there on, and its one-off compilation
+#: (per circuit kind and machine, cached) pays for itself within a biological second
+CYTHON_FROM_NEURONS = 2000
+
+
+def choose_target(n_neurons):
+    """Brian2 code-generation target for a network of `n_neurons` neurons."""
+    return "cython" if n_neurons >= CYTHON_FROM_NEURONS else "numpy"
+
 
 class Engine:
     """Simulates a mapped network with Brian2.
@@ -48,7 +59,9 @@ class Engine:
         noisy currents): the same seed gives the same spikes.
     target : str
         Brian2 code-generation target: ``"numpy"`` (no compilation, fastest to
-        build) or ``"cython"`` (compiled, faster for long runs once cached).
+        build), ``"cython"`` (compiled once per kind and machine, then cached; faster
+        per step) or ``"auto"``: cython from :data:`CYTHON_FROM_NEURONS` neurons
+        on (counted at the first build), numpy below.
 
     Attributes
     ----------
@@ -59,7 +72,10 @@ class Engine:
     """
 
     def __init__(self, dt, seed, target="numpy"):
-        brian2.prefs.codegen.target = target
+        if target not in ("numpy", "cython", "auto"):
+            raise ValueError(f"code-generation target must be 'numpy', 'cython' or 'auto', "
+                             f"got {target!r}")
+        self.target = target
         brian2.prefs.logging.file_log = False
         self.dt = float(dt)
         self.seed = int(seed)
@@ -105,6 +121,11 @@ class Engine:
         if not (pending["neurons"] or pending["synapses"] or pending["states"]):
             return
         self._pending = dict(neurons=[], synapses=[], states=[])
+        if self.target == "auto":
+            self.target = choose_target(sum(s.size for s in pending["neurons"]
+                                            if s.kind == "neuron"))
+        # a global preference of Brian2, read when code objects are created (at a run)
+        brian2.prefs.codegen.target = self.target
         suffix = f"_g{self._generation}" if self._generation else ""
         self._generation += 1
         for block in build_neuron_blocks(pending["neurons"], self.clock, self.dt, suffix):
@@ -306,4 +327,4 @@ class Engine:
         return counts
 
 
-__all__ = ["Engine", "NeuronBlock", "SynapseBlock"]
+__all__ = ["Engine", "NeuronBlock", "SynapseBlock", "CYTHON_FROM_NEURONS", "choose_target"]
