@@ -28,7 +28,8 @@ import brian2
 from brian2 import ms
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-from .circuits import KINETICS, MEMBRANES, integration_method, receptor_equations, unit_of
+from .circuits import (KINETICS, MEMBRANES, PropagatorUpdate, integration_method,
+                       propagators_for, receptor_equations, unit_of)
 
 logger = logging.getLogger("pyNN_sparsehw")
 
@@ -114,8 +115,10 @@ class NeuronBlock:
     group, and `spike_cutoff` says, per recording population, from which recorded
     spike on its data are kept (recording start or last clear)."""
 
-    def __init__(self, name, kind, specs, group, membrane=None, receptors=None):
+    def __init__(self, name, kind, specs, group, membrane=None, receptors=None,
+                 propagators=None):
         self.name = name
+        self.propagators = propagators
         self.kind = kind
         self.group = group
         self.membrane = membrane
@@ -154,6 +157,15 @@ class NeuronBlock:
             return
         for name, value in values.items():
             getattr(group, name)[index] = np.asarray(value, dtype=float) * self.unit(name)
+        if self.propagators is not None and self.propagators.inputs() & set(values):
+            self.update_propagators(dt)
+
+    def update_propagators(self, dt):
+        """Recompute the integration propagators from the current parameters."""
+        names = self.propagators.inputs()
+        current = {n: np.asarray(getattr(self.group, n)[:] / self.unit(n)) for n in names}
+        for name, value in self.propagators.compute(current, dt).items():
+            setattr(self.group, name, value)
 
     # ------------------------------------------------------------ spike arrays
     def push_spikes(self, dt, first_step):
@@ -241,6 +253,9 @@ def _build_block(kind, specs, clock, dt, suffix):
     declarations = "".join(
         f"{parameter} : {_unit_name(unit)}\n"
         for parameter, unit in {**membrane.parameters, **receptor_parameters}.items())
+    propagators = propagators_for(membrane, first.receptors)
+    if propagators is not None:
+        declarations += propagators.declarations()
     equations = brian2.Equations(
         membrane.equations + "\n" + receptor_eqs + declarations + "i_inj : amp\n")
     group = brian2.NeuronGroup(
@@ -248,13 +263,17 @@ def _build_block(kind, specs, clock, dt, suffix):
         threshold=membrane.threshold,
         reset=membrane.reset or None,
         refractory=membrane.refractory if membrane.refractory is not None else False,
-        method=integration_method(membrane, first.receptors, dt),
+        method=integration_method(membrane, first.receptors, dt) if propagators is None
+        else PropagatorUpdate(propagators),
         clock=clock, name=name, namespace={})
-    block = NeuronBlock(name, "neuron", specs, group, first.membrane, dict(first.receptors))
+    block = NeuronBlock(name, "neuron", specs, group, first.membrane, dict(first.receptors),
+                        propagators)
     for values_of in (lambda s: s.parameters, lambda s: s.initial_values):
         names = list(dict.fromkeys(n for spec in specs for n in values_of(spec)))
         block.assign({n: _per_item(specs, values_of, lambda s: s.size, n) for n in names},
                      slice(None), dt)
+    if propagators is not None:
+        block.update_propagators(dt)
     for state, lsb in first.state_lsb.items():
         # fixed-point state: rounded to its resolution after each integration step
         unit = block.unit(state)
