@@ -32,7 +32,7 @@ def _layered(n_populations, size=5):
     for population in populations:
         population.record("spikes")
     populations[0].record("v")
-    sim.run(1.0)
+    sim.run(0.1)
     objects = len(simulator.state.engine.brian_objects())
     sim.end()
     return objects
@@ -66,7 +66,7 @@ def _drive(extra_populations, chip="ideal"):
     same kind (different parameters, inputs, recordings) built before it."""
     sim.setup(timestep=0.1, chip=chip)
     rng = np.random.default_rng(2)
-    times = [np.sort(rng.uniform(1, 60, 12)).round(1) for _ in range(8)]
+    times = [np.sort(rng.uniform(1, 30, 8)).round(1) for _ in range(8)]
     source = sim.Population(8, sim.SpikeSourceArray(spike_times=times))
     others = []
     for k in range(extra_populations):
@@ -80,12 +80,12 @@ def _drive(extra_populations, chip="ideal"):
         0.6, rng=sim.NativeRNG(1)), sim.StaticSynapse(weight=1.1, delay=1.3))
     target[1:4].record("v")
     target.record("spikes")
-    sim.run(30.0)
+    sim.run(15.0)
     if others:
         others[0].get_data(clear=True)  # clearing another population keeps ours
     projection.set(weight=0.9)
     target.set(tau_m=15.0)
-    sim.run(30.0)
+    sim.run(15.0)
     block = target.get_data().segments[0]
     v = np.asarray(block.filter(name="v")[0])
     spikes = [np.asarray(st) for st in block.spiketrains]
@@ -97,7 +97,7 @@ def _drive(extra_populations, chip="ideal"):
 def test_population_in_a_merged_group_behaves_as_alone(chip):
     v_alone, spikes_alone = _drive(0, chip)
     v_merged, spikes_merged = _drive(3, chip)
-    assert v_alone.shape == v_merged.shape == (601, 3)
+    assert v_alone.shape == v_merged.shape == (301, 3)
     np.testing.assert_array_equal(v_alone, v_merged)
     assert sum(s.size for s in spikes_alone) > 0
     for alone, merged in zip(spikes_alone, spikes_merged):
@@ -122,3 +122,38 @@ def test_report_counts_stay_per_population_and_projection():
     assert [p["spikes"] for p in report["populations"]] == [8, 8, 0, 0]
     # events = presynaptic spikes x fan-out: 8 x 3, 2 spikes x 3 one-to-one, 2 x 3
     assert [p["synaptic_events"] for p in report["projections"]] == [24, 6, 6]
+
+
+def test_propagators_match_closed_forms_and_the_equal_time_constant_limit():
+    from pyNN_sparsehw.engine.circuits import Propagators
+    dt, tau_m, c_m = 0.1, np.array([20.0, 10.0, 10.0]), np.array([1.0, 0.25, 0.25])
+    tau = np.array([5.0, 10.0, 10.0 * (1 + 1e-9)])
+    p = Propagators({"exc": "curr_exp", "jump": "voltage_jump"})
+    assert p.inputs() == {"tau_m", "c_m", "tau_exc"}
+    values = p.compute({"tau_m": tau_m, "c_m": c_m, "tau_exc": tau}, dt)
+    np.testing.assert_allclose(values["P_v"], np.exp(-dt / tau_m))
+    np.testing.assert_allclose(values["P_decay_exc"], np.exp(-dt / tau))
+    window = np.asarray(values["P_exc"] / 1e6)   # ohm -> mV/nA
+    closed = tau[0] * tau_m[0] / (c_m[0] * (tau_m[0] - tau[0])) * (
+        np.exp(-dt / tau_m[0]) - np.exp(-dt / tau[0]))
+    np.testing.assert_allclose(window[0], closed, rtol=1e-12)
+    limit = dt / c_m[1] * np.exp(-dt / tau_m[1])        # tau_syn = tau_m
+    np.testing.assert_allclose(window[1:], limit, rtol=1e-8)
+
+
+def test_set_between_runs_updates_the_propagators():
+    sim.setup(timestep=0.1, chip="ideal")
+    built = sim.Population(2, sim.IF_curr_exp(tau_m=15.0, tau_syn_E=3.0, i_offset=1.0))
+    changed = sim.Population(2, sim.IF_curr_exp(tau_m=20.0, tau_syn_E=5.0, i_offset=1.0))
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[3.0, 7.0]))
+    for post in (built, changed):
+        sim.Projection(source, post, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=2.0, delay=1.0))
+        post.record("v")
+    sim.run(0.0)
+    changed.set(tau_m=15.0, tau_syn_E=3.0)
+    sim.run(40.0)
+    v_built, v_changed = (np.asarray(p.get_data().segments[0].analogsignals[0])
+                          for p in (built, changed))
+    sim.end()
+    np.testing.assert_array_equal(v_built, v_changed)

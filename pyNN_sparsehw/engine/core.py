@@ -39,7 +39,7 @@ logger = logging.getLogger("pyNN_sparsehw")
 #: counted) use the cython target: measured in docs/engine.rst, the compiled code
 #: outruns numpy's per-operation overhead from there on, and its one-off compilation
 #: (per circuit kind and machine, cached) pays for itself within a biological second
-CYTHON_FROM_NEURONS = 2000
+CYTHON_FROM_NEURONS = 5000
 
 
 def choose_target(n_neurons):
