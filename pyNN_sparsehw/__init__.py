@@ -50,7 +50,7 @@ _IGNORED_SETUP_KEYWORDS = {"threads", "spike_precision", "verbosity", "use_cvode
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
           chip_seed=None, calibration="environment", trial_noise=True,
-          rng_seed=simulator.DEFAULT_SEED, codegen="auto", **extra_params):
+          rng_seed=simulator.DEFAULT_SEED, codegen="numpy", **extra_params):
     """Start a new simulation; any existing network is destroyed.
 
     Parameters
@@ -85,18 +85,17 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
         Seed for the random numbers drawn during the simulation (Poisson sources,
         noisy currents). The same seed gives the same spikes.
     codegen : str
-        Brian2 code-generation target: "numpy" (builds fastest), "cython" (compiled
-        once per circuit kind and machine, then cached; faster per step) or "auto"
-        (default): cython for networks of at least
-        :data:`pyNN_sparsehw.engine.core.CYTHON_FROM_NEURONS` neurons, numpy below.
+        Brian2 code-generation target: "numpy" (default; nothing to compile) or
+        "cython" (compiled once per circuit kind and machine, then cached: worth it
+        for long runs of networks of 1,000-4,000 neurons; see docs/engine.rst).
     """
     max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
     unknown = builtins.set(extra_params) - _IGNORED_SETUP_KEYWORDS
     if unknown:
         warnings.warn(f"pyNN.sparsehw.setup() ignores unknown keyword(s) "
                       f"{', '.join(sorted(unknown))}")
-    if codegen not in ("numpy", "cython", "auto"):
-        raise ValueError(f"codegen must be 'numpy', 'cython' or 'auto', got {codegen!r}")
+    if codegen not in ("numpy", "cython"):
+        raise ValueError(f"codegen must be 'numpy' or 'cython', got {codegen!r}")
     state = simulator.state
     if chip is None:
         chip = os.environ.get("PYNN_SPARSEHW_CHIP") or simulator.DEFAULT_CHIP

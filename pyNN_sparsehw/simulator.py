@@ -56,7 +56,7 @@ class State(common.control.BaseState):
         self.calibration = None   # CalibrationResult (trim codes, usable circuits) or None
         self.trial_noise = True
         self.rng_seed = DEFAULT_SEED
-        self.codegen_target = "auto"
+        self.codegen_target = "numpy"
         self.clear()
 
     # ---------------------------------------------------------------- network

@@ -35,17 +35,6 @@ from .progress import SimulationProgress
 
 logger = logging.getLogger("pyNN_sparsehw")
 
-#: with ``target="auto"``, networks of at least this many neurons (spike sources not
-#: counted) use the cython target: measured in docs/engine.rst, the compiled code
-#: outruns numpy's per-operation overhead from there on, and its one-off compilation
-#: (per circuit kind and machine, cached) pays for itself within a biological second
-CYTHON_FROM_NEURONS = 5000
-
-
-def choose_target(n_neurons):
-    """Brian2 code-generation target for a network of `n_neurons` neurons."""
-    return "cython" if n_neurons >= CYTHON_FROM_NEURONS else "numpy"
-
 
 class Engine:
     """Simulates a mapped network with Brian2.
@@ -58,10 +47,10 @@ class Engine:
         Seed of the random numbers drawn during the simulation (Poisson sources,
         noisy currents): the same seed gives the same spikes.
     target : str
-        Brian2 code-generation target: ``"numpy"`` (no compilation, fastest to
-        build), ``"cython"`` (compiled once per kind and machine, then cached; faster
-        per step) or ``"auto"``: cython from :data:`CYTHON_FROM_NEURONS` neurons
-        on (counted at the first build), numpy below.
+        Brian2 code-generation target: ``"numpy"`` (no compilation; the default, see
+        docs/engine.rst for the measurements) or ``"cython"`` (compiled once per
+        circuit kind and machine, then cached; up to 1.6x faster per step for networks
+        of 1,000-4,000 neurons, no faster from 16,000 on).
 
     Attributes
     ----------
@@ -72,8 +61,8 @@ class Engine:
     """
 
     def __init__(self, dt, seed, target="numpy"):
-        if target not in ("numpy", "cython", "auto"):
-            raise ValueError(f"code-generation target must be 'numpy', 'cython' or 'auto', "
+        if target not in ("numpy", "cython"):
+            raise ValueError(f"code-generation target must be 'numpy' or 'cython', "
                              f"got {target!r}")
         self.target = target
         brian2.prefs.logging.file_log = False
@@ -121,9 +110,6 @@ class Engine:
         if not (pending["neurons"] or pending["synapses"] or pending["states"]):
             return
         self._pending = dict(neurons=[], synapses=[], states=[])
-        if self.target == "auto":
-            self.target = choose_target(sum(s.size for s in pending["neurons"]
-                                            if s.kind == "neuron"))
         # a global preference of Brian2, read when code objects are created (at a run)
         brian2.prefs.codegen.target = self.target
         suffix = f"_g{self._generation}" if self._generation else ""
@@ -327,4 +313,4 @@ class Engine:
         return counts
 
 
-__all__ = ["Engine", "NeuronBlock", "SynapseBlock", "CYTHON_FROM_NEURONS", "choose_target"]
+__all__ = ["Engine", "NeuronBlock", "SynapseBlock"]
