@@ -115,13 +115,17 @@ def test_report_counts_stay_per_population_and_projection():
                        [(0, 0), (1, 1), (2, 2)]),
                                   sim.StaticSynapse(weight=0.1, delay=1.0)),
                    sim.Projection(sources[1], targets[1], sim.FromListConnector(
-                       [(0, 0), (0, 1), (3, 2)]), sim.StaticSynapse(weight=0.1, delay=1.0))]
+                       [(0, 0), (0, 1), (3, 2)]), sim.StaticSynapse(weight=0.1, delay=1.0)),
+                   # alone in its kind and empty: an inactive Brian2 Synapses
+                   sim.Projection(sources[0], targets[1], sim.FromListConnector([]),
+                                  sim.StaticSynapse(weight=-0.1, delay=1.0),
+                                  receptor_type="inhibitory")]
     sim.run(20.0)
     report = sim.hardware_report().as_dict()
     sim.end()
     assert [p["spikes"] for p in report["populations"]] == [8, 8, 0, 0]
     # events = presynaptic spikes x fan-out: 8 x 3, 2 spikes x 3 one-to-one, 2 x 3
-    assert [p["synaptic_events"] for p in report["projections"]] == [24, 6, 6]
+    assert [p["synaptic_events"] for p in report["projections"]] == [24, 6, 6, 0]
 
 
 def test_propagators_match_closed_forms_and_the_equal_time_constant_limit():

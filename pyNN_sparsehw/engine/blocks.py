@@ -385,6 +385,7 @@ def _build_synapses(kind, specs, slots, clock, dt, suffix):
                    for k, spec in enumerate(specs)}
     block = SynapseBlock(name, syn, model, kinetics.weight_unit, early, block_slots)
     if bounds[-1] == 0:
+        syn.active = False   # no synapse at all: Brian2 refuses to run it
         return block
     pre = np.concatenate([np.asarray(s.pre_index) + slots[s.pre].start for s in specs])
     post = np.concatenate([np.asarray(s.post_index) + slots[s.post].start for s in specs])
