@@ -65,6 +65,7 @@ class Engine:
             raise ValueError(f"code-generation target must be 'numpy' or 'cython', "
                              f"got {target!r}")
         self.target = target
+        brian2.prefs.codegen.target = target
         brian2.prefs.logging.file_log = False
         self.dt = float(dt)
         self.seed = int(seed)
@@ -110,8 +111,6 @@ class Engine:
         if not (pending["neurons"] or pending["synapses"] or pending["states"]):
             return
         self._pending = dict(neurons=[], synapses=[], states=[])
-        # a global preference of Brian2, read when code objects are created (at a run)
-        brian2.prefs.codegen.target = self.target
         suffix = f"_g{self._generation}" if self._generation else ""
         self._generation += 1
         for block in build_neuron_blocks(pending["neurons"], self.clock, self.dt, suffix):
@@ -263,6 +262,8 @@ class Engine:
         n_steps = int(round(duration / self.dt))
         if n_steps <= 0:
             return
+        # a global preference of Brian2, read when code objects are created (at a run)
+        brian2.prefs.codegen.target = self.target
         if not self._started:
             # Brian2's rand() draws from numpy's global generator: seed it once here
             brian2.seed(self.seed)
