@@ -284,6 +284,7 @@ def format_table(results, ratio_table):
 def plot(results, path):
     """Total time and run time per biological second against neurons, log-log."""
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -301,6 +302,8 @@ def plot(results, path):
                               if network == "va" else "none",
                               label=f"{simulator} {'Vogels-Abbott' if network == 'va' else 'layered'}")
         ax.set_xlabel("neurons")
+        ax.set_xticks([4000, 8000, 16000, 64000], ["4k", "8k", "16k", "64k"])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
@@ -321,7 +324,14 @@ def main(argv=None):
                         help="biological ms of the timed run (after a 10 ms first run)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
     parser.add_argument("--figure", type=Path, default=RESULTS_DIR / "engine_scaling.png")
+    parser.add_argument("--replot", type=Path, metavar="JSON",
+                        help="only draw the figure (and print the table) of a results file")
     args = parser.parse_args(argv)
+    if args.replot:
+        saved = json.loads(args.replot.read_text())
+        print(format_table(saved["results"], saved["ratios"]))
+        plot(saved["results"], args.figure)
+        return 0
     if args.worker:
         args.json.write_text(json.dumps(measure(*args.worker, args.tstop)))
         return 0
