@@ -4,6 +4,8 @@
 # exercised by every test run; the install is redone whenever a source file changes.
 #
 #   make test                      install, run the unit tests
+#   make test-long                 tests too slow for `make test` (full calibrations in
+#                                  concurrent processes), e.g. ARGS="-k calibrating"
 #   make demo                      install, run examples/demo.py
 #   make conformance [ARGS=...]    PyNN 0.13.0's system scenarios on pyNN.sparsehw
 #                                  e.g. make conformance ARGS="-k test_setup"
@@ -23,8 +25,16 @@
 #                                  population coding against mismatch (figures, numbers)
 #   make associative-memory [ARGS=...]  sparse associative memory (Tanaka et al. 2020):
 #                                  figures and numbers in results/associative_memory
+#   make nir-demo [ARGS=...]       snnTorch -> NIR -> chips: 8x8 digits on ideal, digital,
+#                                  analog uncalibrated and calibrated (results/nir_demo)
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
+#   make egru-demo [ARGS=...]      event-based GRUs vs a dense GRU on the digital chip:
+#                                  table and figure in results/egru (ARGS="--task evidence")
+#   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
+#                                  quantized, encoded; energies, held-out fit, conv layer
+#                                  (results/schaefer, about 5 min on 2 cores)
+#   make docs                      the Sphinx site in docs/_build/html (warnings are errors)
 #   make clean / make distclean
 
 PYTHON ?= python3
@@ -43,10 +53,11 @@ PKG_SOURCES := setup.py pyproject.toml constraints.txt MANIFEST.in pyNN_sparsehw
 
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
+STAMP_DOCS := $(VENV)/.installed-docs
 
-.PHONY: venv install install-reference test demo conformance examples benchmark va-benchmark \
-        encodings compare \
-        calibration compensation associative-memory train-demo clean distclean
+.PHONY: venv install install-reference test test-long demo conformance examples benchmark va-benchmark \
+        encodings compare calibration compensation associative-memory train-demo schaefer \
+        nir-demo egru-demo docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -74,8 +85,17 @@ $(STAMP_REF): $(VPY) $(PKG_SOURCES)
 	$(PIP) ".[test,reference]"
 	touch $@ $(STAMP_TEST)
 
+# the test and docs extras together; also satisfies the test install
+$(STAMP_DOCS): $(VPY) $(PKG_SOURCES)
+	$(CLEAN_BUILD)
+	$(PIP) ".[test,docs]"
+	touch $@ $(STAMP_TEST)
+
 test: $(STAMP_TEST)
 	$(PYTEST) tests -q --durations=15
+
+test-long: $(STAMP_TEST)
+	PYNN_SPARSEHW_LONG_TESTS=1 $(PYTEST) tests/test_calibration_cache.py -q --durations=5 $(ARGS)
 
 demo: $(STAMP_TEST)
 	$(VPY) examples/demo.py
@@ -111,8 +131,21 @@ associative-memory: $(STAMP_TEST)
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
 
+egru-demo: $(STAMP_TEST)
+	$(VPY) examples/egru_demo.py $(ARGS)
+
+schaefer: $(STAMP_TEST)
+	$(VPY) examples/schaefer.py $(ARGS)
+
+nir-demo: $(STAMP_TEST)
+	$(VPY) examples/nir_snntorch.py $(ARGS)
+
+# the API pages import the installed package; the chip tables read models/*.toml
+docs: $(STAMP_DOCS)
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache docs/_build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # also the downloaded PyNN sdist and benchmark results

@@ -102,10 +102,13 @@ setup(
         "sweep": ["dask[distributed]>=2024.1", "distributed>=2024.1"],
         # the Neuromorphic Intermediate Representation
         "nir": ["nir>=1.0.5,<2", "h5py>=3.8"],
-        "docs": ["sphinx>=7", "numpydoc>=1.6"],
+        # numpy-style docstrings are read by sphinx.ext.napoleon (built into Sphinx)
+        "docs": ["sphinx>=7"],
         "test": ["pytest>=7", "pytest-timeout>=2", "nest-simulator>=3.8", "elephant>=1.0",
                  "snntorch>=0.9", "torch>=2.2,<3", "dask[distributed]>=2024.1",
-                 "distributed>=2024.1", "nir>=1.0.5,<2", "h5py>=3.8"],
+                 "distributed>=2024.1", "nir>=1.0.5,<2", "h5py>=3.8",
+                 # snnTorch's export_to_nir needs it (tests/test_nir.py)
+                 "nirtorch>=2.6,<3"],
         "reference": ["nest-simulator>=3.8", "neuron>=9"],
     },
     entry_points={"console_scripts": ["sparsehw = pyNN_sparsehw.cli:main"]},

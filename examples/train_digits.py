@@ -2,8 +2,8 @@
 
     python examples/train_digits.py --chip analog --chip-seed 0 1 --iterations 30 --out results/train_digits
 
-Fits a rate model of the LIF neuron to the ideal chip, trains a 64-100-10 network in
-software, deploys it to the chip (6-bit weights, frozen mismatch, uncalibrated; a
+Trains a 64-100-10 network of LIF neurons in the chip's differentiable twin (torch),
+deploys it to the chip (6-bit weights, frozen mismatch, uncalibrated; a
 calibrated stage too when the backend has calibration), trains it with the chip in
 the loop, and prints the final table. See pyNN_sparsehw/training/demo.py for every
 option (--help).

@@ -9,7 +9,7 @@ Use it as any PyNN backend::
     print(sim.hardware_report())
 
 The PyNN calls fill a network description; the first ``run()`` maps it onto the chip
-model and simulates it with Brian2 (see ../shared/DESIGN.md).
+model and simulates it with Brian2 (see docs/architecture.rst).
 """
 
 import builtins
@@ -27,7 +27,7 @@ from pyNN.space import Space                                       # noqa: F401
 from pyNN.standardmodels import StandardCellType
 
 from . import calibration as _calibration
-from . import simulator
+from . import simulator, validation
 from .calibration import CalibrationResult                         # noqa: F401
 from .chip import load_chip, available_chips                       # noqa: F401
 from .populations import Population, PopulationView, Assembly      # noqa: F401
@@ -90,6 +90,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
         for long runs of networks of 1,000-4,000 neurons; see docs/engine.rst).
     """
     max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
+    timestep = validation.check_timestep(timestep)
+    validation.check_delay_bounds(timestep, min_delay, max_delay)
+    rng_seed = validation.check_seed("rng_seed", rng_seed)
     unknown = builtins.set(extra_params) - _IGNORED_SETUP_KEYWORDS
     if unknown:
         warnings.warn(f"pyNN.sparsehw.setup() ignores unknown keyword(s) "
@@ -102,6 +105,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
     chip = load_chip(chip)
     if chip_seed is None:
         chip_seed = os.environ.get("PYNN_SPARSEHW_CHIP_SEED") or simulator.DEFAULT_CHIP_SEED
+    chip_seed = validation.check_seed("chip_seed", chip_seed)
     # may calibrate now, through its own simulations: before this one is set up
     if calibration == "environment":
         calibration = calibration_from_environment()
@@ -150,7 +154,8 @@ def run_until(time_point, callbacks=None):
 
 def run(simtime, callbacks=None):
     """Advance the simulation by `simtime` ms (see :func:`run_until` for `callbacks`)."""
-    return run_until(simulator.state.t + simtime, callbacks)
+    now = simulator.state.t
+    return run_until(now + validation.check_run_time(simtime, now), callbacks)
 
 
 run_for = run

@@ -501,6 +501,8 @@ def _check(projection, parameters):
         if native in parameters:
             value = parameters[native]
             if np.ndim(value) == 0 or np.size(value) > 0:
+                # finiteness first: PyNN's sign check reads a NaN weight as a wrong sign
+                projection._check_values(native, value)
                 check(value, projection)
 
 

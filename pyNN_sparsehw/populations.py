@@ -5,6 +5,8 @@ as per-neuron arrays in PyNN names and units; changes are forwarded to the engin
 when the network has been compiled.
 """
 
+import numbers
+
 import numpy as np
 
 from pyNN import common, errors
@@ -12,7 +14,7 @@ from pyNN.parameters import ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
 from .mapping import vocabulary as mapping
-from . import simulator
+from . import simulator, validation
 from .recording import Recorder
 
 
@@ -31,6 +33,7 @@ class _ParameterAccess:
         in PyNN's names and units. Parameters the chip stores exactly (and those of
         spike sources) are returned as set.
         """
+        self._check_current("get parameters of")
         if not hardware:
             return super().get(parameter_names, gather=gather, simplify=simplify)
         names = [parameter_names] if isinstance(parameter_names, str) else parameter_names
@@ -52,7 +55,17 @@ class _ParameterAccess:
             values.append(simplify_values(value) if simplify else value)
         return values[0] if isinstance(parameter_names, str) else values
 
+    def _check_current(self, action):
+        """Refuse to act on a population of an earlier setup()."""
+        validation.check_current(self, simulator.state.generation, action)
+
+    @property
+    def _owner(self):
+        """How errors name this population: label and cell type."""
+        return f"population '{self.label}' ({type(self.celltype).__name__})"
+
     def _get_parameters(self, *names):
+        self._check_current("get parameters of")
         celltype = self.celltype
         if isinstance(celltype, StandardCellType) and celltype.computed_parameters_include(names):
             names = celltype.get_parameter_names()
@@ -68,22 +81,32 @@ class _ParameterAccess:
         return ParameterSpace(values, shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
+        self._check_current("set parameters of")
         description = self.grandparent_description
         parameter_space.evaluate(simplify=False)
+        updated = dict(description.parameters)
         for name, value in parameter_space.items():
-            target = description.parameters[name]
+            target = description.parameters[name].copy()
             if target.dtype == object:
                 target[self._description_index] = _object_array(value)
             else:
                 target[self._description_index] = value
-        _check_spike_times(self.label, description.parameters)
+            updated[name] = target
+        # the whole population is checked: a new v_thresh must still lie above v_reset
+        celltype = self.celltype
+        validation.check_cell_parameters(self._owner, updated, _units(celltype),
+                                         getattr(celltype, "default_parameters", {}))
+        description.parameters.update(updated)
         simulator.state.push_population(description, names=list(parameter_space.keys()))
 
     def _set_initial_value_array(self, variable, initial_values):
+        self._check_current("initialize")
         description = self.grandparent_description
         values = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
             else np.asarray(initial_values, dtype=float)
         values = np.broadcast_to(np.asarray(values, dtype=float), (self.size,))
+        validation.check_initial_values(self._owner, variable, values,
+                                        _units(self.celltype).get(variable, ""))
         description.initial_values.setdefault(variable, np.zeros(description.size))
         description.initial_values[variable][self._description_index] = values
         simulator.state.push_state(description, variable, values,
@@ -98,22 +121,9 @@ def simplify_values(values):
     return values
 
 
-def _check_spike_times(label, parameters):
-    """Spike times must increase within each neuron's sequence."""
-    if "spike_times" not in parameters:
-        return
-    sequences = [np.asarray(getattr(seq, "value", seq), dtype=float).ravel()
-                 for seq in parameters["spike_times"]]
-    if not sequences:
-        return
-    owner = np.repeat(np.arange(len(sequences)), [seq.size for seq in sequences])
-    # only differences between spikes of the same neuron count
-    bad = np.nonzero((np.diff(np.concatenate(sequences)) < 0) & (owner[1:] == owner[:-1]))[0]
-    if bad.size:
-        neuron = int(owner[bad[0]])
-        raise errors.InvalidParameterValueError(
-            f"population '{label}', neuron {neuron}: spike times must be in increasing "
-            f"order, got {sequences[neuron]}")
+def _units(celltype):
+    """Units of a cell type's parameters and state variables (PyNN's strings)."""
+    return getattr(celltype, "units", None) or {}
 
 
 def _object_array(values):
@@ -168,21 +178,27 @@ class Population(_ParameterAccess, common.Population):
     _recorder_class = Recorder
     _assembly_class = Assembly
 
-    def _create_cells(self):
-        state = simulator.state
-        self.first_id_value = state.id_counter
-        ids = np.arange(state.id_counter, state.id_counter + self.size)
-        self.all_cells = np.frompyfunc(simulator.ID, 1, 1)(ids).astype(object)
-        self._mask_local = np.ones((self.size,), bool)
-        state.id_counter += self.size
-        state.register_population(self)
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values={},
+                 label=None):
+        if not isinstance(size, tuple):
+            validation.check_population_size(label, size)
+        # numbers and arrays are checked before the population exists (the rest, lazy
+        # values, when initialize() evaluates them)
+        owner = f"population '{label}' ({type(cellclass).__name__})" if label else \
+            f"new population ({type(cellclass).__name__})"
+        for variable, value in initial_values.items():
+            if isinstance(value, (numbers.Real, list, np.ndarray)):
+                validation.check_initial_values(owner, variable, value,
+                                                _units(cellclass).get(variable, ""))
+        super().__init__(size, cellclass, cellparams, structure, initial_values, label)
 
-        if isinstance(self.celltype, StandardCellType):
-            parameter_space = self.celltype.native_parameters
-        else:
+    def _create_cells(self):
+        validation.check_population_size(self.label, self.size)
+        if not isinstance(self.celltype, StandardCellType):
             raise TypeError(
                 f"pyNN.sparsehw supports PyNN's standard cell types only; "
                 f"{type(self.celltype).__name__} is not one")
+        parameter_space = self.celltype.native_parameters
         parameter_space.shape = (self.size,)
         parameter_space.evaluate(simplify=False)
         parameters = {}
@@ -192,7 +208,18 @@ class Population(_ParameterAccess, common.Population):
             else:
                 parameters[name] = np.broadcast_to(np.asarray(value, dtype=float),
                                                    (self.size,)).copy()
-        _check_spike_times(self.label, parameters)
+        # checked before the population takes ids: a refused one leaves no trace
+        validation.check_cell_parameters(self._owner, parameters, _units(self.celltype),
+                                         getattr(self.celltype, "default_parameters", {}))
+
+        state = simulator.state
+        self._generation = state.generation
+        self.first_id_value = state.id_counter
+        ids = np.arange(state.id_counter, state.id_counter + self.size)
+        self.all_cells = np.frompyfunc(simulator.ID, 1, 1)(ids).astype(object)
+        self._mask_local = np.ones((self.size,), bool)
+        state.id_counter += self.size
+        state.register_population(self)
         self._description = state.description.add_population(
             label=self.label, cell_type=type(self.celltype).__name__, size=self.size,
             parameters=parameters, components=getattr(self.celltype, "components", {}))

@@ -14,7 +14,7 @@ from pyNN.parameters import ParameterSpace
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import simulator
+from . import simulator, validation
 from .populations import resolve_cells
 from .connectivity import build, evaluate_at
 from .mapping.vocabulary import check_hardware_options
@@ -36,8 +36,14 @@ class Projection(common.Projection):
         with any of ``weight_scale`` (weight of one weight-code step, nA/uS/mV),
         ``rounding`` ("nearest" or "stochastic") and ``exponent_group``
         ("projection" or "row"), see ``pyNN_sparsehw.mapping.vocabulary.HARDWARE_OPTIONS``."""
+        state = simulator.state
+        for cells, side in ((presynaptic_population, "presynaptic"),
+                            (postsynaptic_population, "postsynaptic")):
+            validation.check_current(cells, state.generation,
+                                     f"connect a Projection to the {side} cells")
         super().__init__(presynaptic_population, postsynaptic_population, connector,
                          synapse_type, source, receptor_type, space, label)
+        self._generation = state.generation
         self._hardware_view = False
         if not isinstance(self.synapse_type, StandardSynapseType):
             raise TypeError(f"pyNN.sparsehw supports PyNN's standard synapse types only; "
@@ -50,16 +56,22 @@ class Projection(common.Projection):
         n = connections.pre.size
         self._values = {name: np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
                         for name, value in connections.parameters.items()}
-        self._check_delays()
+        for name, values in self._values.items():
+            self._check_values(name, values)
         self._describe()
 
-    def _check_delays(self):
-        delays = self._values.get("delay")
-        dt = simulator.state.dt
-        if delays is not None and delays.size and delays.min() < dt - 1e-9:
-            raise errors.ConnectionError(
-                f"projection '{self.label}': delay {delays.min():g} ms is shorter than the "
-                f"time step {dt:g} ms; use delays >= {dt:g} ms or a smaller timestep")
+    def _check_values(self, name, values):
+        """Weights finite, delays finite and >= the minimum delay, other synapse
+        parameters within their ranges (see :mod:`pyNN_sparsehw.validation`)."""
+        owner = f"projection '{self.label}'"
+        if name == "weight":
+            validation.check_weights(owner, values)
+        elif name == "delay":
+            state = simulator.state
+            explicit = state._min_delay if state._min_delay != "auto" else state.dt
+            validation.check_delays(owner, values, max(float(explicit), state.dt), state.dt)
+        else:
+            validation.check_synapse_parameter(owner, name, values)
 
     # ---------------------------------------------------------- description
     def _describe(self):
@@ -129,16 +141,18 @@ class Projection(common.Projection):
 
         Functions of distance are evaluated at the connected pairs only.
         """
+        validation.check_current(self, simulator.state.generation, "set attributes of")
         attributes = self._value_list_to_array(attributes)
         parameter_space = ParameterSpace(attributes, self.synapse_type.get_schema(),
                                          self.shape)
         self._set_attributes(self.synapse_type.translate(parameter_space))
 
     def _set_connection_value(self, index, name, value):
-        self._values[name] = self._current_values(name).copy()
-        self._values[name][index] = value
-        if name == "delay":
-            self._check_delays()
+        validation.check_current(self, simulator.state.generation, "set a connection of")
+        values = self._current_values(name).copy()
+        values[index] = value
+        self._check_values(name, values[index:index + 1])
+        self._values[name] = values
         self._update_parts([name])
 
     def get(self, attribute_names, format, gather=True, with_address=True,
@@ -149,6 +163,7 @@ class Projection(common.Projection):
         codes times their step, times the gain of each synapse circuit and of the
         target's input (mismatch), and delays in whole time steps of the chip.
         """
+        validation.check_current(self, simulator.state.generation, "get attributes of")
         self._hardware_view = bool(hardware)
         try:
             return super().get(attribute_names, format, gather, with_address,
@@ -232,21 +247,18 @@ class Projection(common.Projection):
         return arrays
 
     def _set_attributes(self, parameter_space):
-        names = []
+        names, updated = [], {}
         for name, lazy in parameter_space.items():
             value = evaluate_at(lazy, self, self._pre_index, self._post_index)
             value = np.broadcast_to(np.asarray(value, dtype=float), self._pre_index.shape)
-            if np.any(np.isnan(value)):
-                raise ValueError(f"projection '{self.label}': new values of '{name}' are NaN "
-                                 f"for some existing connections")
             if name not in self._values:
                 raise errors.NonExistentParameterError(
                     name, type(self.synapse_type).__name__,
                     self.synapse_type.get_parameter_names())
-            self._values[name] = value.copy()
+            self._check_values(name, value)
+            updated[name] = value.copy()
             names.append(name)
-        if "delay" in names:
-            self._check_delays()
+        self._values.update(updated)
         self._update_parts(names)
 
     def _set_initial_value_array(self, variable, initial_value):

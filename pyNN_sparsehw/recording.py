@@ -7,7 +7,7 @@ import numpy as np
 
 from pyNN import recording
 
-from . import simulator
+from . import simulator, validation
 from .mapping.vocabulary import circuit_state_name
 
 
@@ -18,6 +18,24 @@ class Recorder(recording.Recorder):
     def __init__(self, population, file=None):
         super().__init__(population, file)
         self._monitored = {}  # variable name -> ids monitored by the current engine
+
+    def record(self, variables, ids, sampling_interval=None, locations=None):
+        validation.check_current(self.population, simulator.state.generation, "record from")
+        super().record(variables, ids, sampling_interval, locations)
+
+    def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None,
+            locations=None):
+        """The recorded data as a neo Block. Before the first run the Block holds one
+        empty segment (no spikes, no samples), as after a run of 0 ms."""
+        state = simulator.state
+        validation.check_current(self.population, state.generation, "get data of")
+        if state.running or next(iter(self.cache), None) is not None:
+            return super().get(variables, gather, filter_ids, clear, annotations, locations)
+        state.running = True  # (PyNN's base class builds the current segment only then)
+        try:
+            return super().get(variables, gather, filter_ids, clear, annotations, locations)
+        finally:
+            state.running = False
 
     @property
     def _key(self):
@@ -32,8 +50,8 @@ class Recorder(recording.Recorder):
     def _finalize(self):
         """Make sure the engine monitors everything that is asked for (called at run)."""
         engine = simulator.state.engine
-        if engine is None:
-            return
+        if engine is None or self._key not in engine.groups:
+            return  # (a population created after the last run: monitored when compiled)
         if self._monitored and getattr(self, "_engine", None) is not engine:
             self._monitored = {}
         self._engine = engine

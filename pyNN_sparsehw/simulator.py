@@ -20,6 +20,7 @@ from .mapping.mapper import Mapper
 from .chip import load_chip
 from .description import NetworkDescription
 from .engine import Engine, CurrentInjectionSpec
+from .validation import StaleObjectError, check_run_time, check_run_until
 
 name = "sparsehw"
 logger = logging.getLogger("pyNN_sparsehw")
@@ -35,9 +36,15 @@ class ID(int, common.IDMixin):
     def __init__(self, n):
         int.__init__(n)
         common.IDMixin.__init__(self)
+        object.__setattr__(self, "_generation", state.generation)  # (IDMixin sets parameters)
 
     @property
     def parent(self):
+        if self._generation != state.generation:
+            raise StaleObjectError(
+                f"neuron id {int(self)} belongs to a population of a previous setup() "
+                f"(each setup() starts a new network). Use the neurons of a population "
+                f"created after the last setup().")
         return state.population_of(self)
 
 
@@ -61,7 +68,9 @@ class State(common.control.BaseState):
 
     # ---------------------------------------------------------------- network
     def clear(self):
-        """Forget the whole network (called by setup())."""
+        """Forget the whole network (called by setup()): objects created before now
+        belong to an older `generation` and are refused."""
+        self.generation = getattr(self, "generation", -1) + 1
         self.description = NetworkDescription()
         self.engine = None
         self.mapper = None
@@ -206,13 +215,12 @@ class State(common.control.BaseState):
     # ------------------------------------------------------------------ run
     def run(self, simtime, callbacks=None):
         """Advance by `simtime` ms; see :func:`run_until` for `callbacks`."""
-        self.run_until(self.t + simtime, callbacks)
+        self.run_until(self.t + check_run_time(simtime, self.t), callbacks)
 
     def run_until(self, tstop, callbacks=None):
         """Advance to `tstop` ms. Each callback is called with the current time first,
         then whenever the time it returned is reached (PyNN's semantics)."""
-        if tstop - self.t < -self.dt / 2:
-            raise ValueError(f"time {tstop:g} ms is in the past (current time {self.t:g} ms)")
+        tstop = check_run_until(tstop, self.t, self.dt)
         self.compile()
         self.running = True
         schedule = [[callback(self.t), callback] for callback in (callbacks or [])]

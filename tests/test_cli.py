@@ -5,15 +5,18 @@ import importlib.metadata
 import io
 import json
 import os
+import subprocess
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pyNN_sparsehw.cli import commands as cli, scripts
-from pyNN_sparsehw.engine.progress import AUTO_DELAY_S, SimulationProgress, progress_mode
+from pyNN_sparsehw.engine.progress import (AUTO_DELAY_S, PLAIN_LINES, SimulationProgress,
+                                          progress_bar, progress_mode)
 
 GET_SIMULATOR_SCRIPT = """\
 from pyNN.utility import get_simulator
@@ -141,6 +144,61 @@ def test_sparsehw_run_without_network(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+FAILING_SCRIPT = """\
+import pyNN.sparsehw as sim
+sim.setup(timestep=0.1, chip="ideal")
+
+
+def build():
+    return sim.Population(3, sim.IF_curr_exp(tau_m=-1.0 * undefined_name))
+
+
+build()
+"""
+
+
+def test_failing_script_shows_its_own_traceback_and_leaves_no_brian2_files(tmp_path):
+    script = write_script(tmp_path, FAILING_SCRIPT, "failing.py")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    run = subprocess.run([sys.executable, "-m", "pyNN_sparsehw.cli", "run", str(script),
+                          "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                         env=dict(os.environ, TMPDIR=str(temporary)), timeout=300)
+    assert run.returncode == 1, run.stderr
+    lines = run.stderr.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[1] == f'  File "{script}", line 9, in <module>'     # the script's frames only
+    assert f'  File "{script}", line 6, in build' in lines
+    assert "NameError: name 'undefined_name' is not defined" in lines
+    assert "failing.py failed (NameError); no hardware report written" in lines[-1]
+    assert "Brian 2" not in run.stderr and "runpy" not in run.stderr
+    assert list(temporary.iterdir()) == []                    # no brian_debug_*, brian_script_*
+
+
+def test_syntax_error_names_the_script(tmp_path, capsys):
+    script = write_script(tmp_path, "import pyNN.sparsehw as sim\nx = (1,\n", "broken.py")
+    assert cli.main(["run", str(script), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert f'File "{script}", line 2' in err and "SyntaxError" in err
+    assert "<unknown>" not in err
+
+
+def test_chip_option_overridden_by_the_script_warns(tmp_path, capsys):
+    from pyNN_sparsehw import simulator
+    script = write_script(tmp_path, "import pyNN.sparsehw as sim\n"
+                                    "sim.setup(timestep=0.1, chip='digital')\n")
+    out = str(tmp_path / "o")
+    with pytest.warns(UserWarning, match="net.py calls setup\\(chip='digital'\\), which "
+                                         "overrides --chip 'ideal': the script runs on chip "
+                                         "'digital'"):
+        assert cli.main(["run", str(script), "--chip", "ideal", "--out", out]) == 0
+    assert simulator.state.chip.name == "digital"           # the script's choice
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli.main(["run", str(script), "--chip", "digital", "--out", out]) == 0
+    assert not [w for w in caught if "overrides --chip" in str(w.message)]  # the same chip
+
+
 # --------------------------------------------------------------- progress
 def test_progress_modes(monkeypatch):
     monkeypatch.setenv("PYNN_SPARSEHW_PROGRESS", "1")
@@ -163,6 +221,35 @@ def test_progress_bar_appears_after_delay():
     assert "1000/1000 ms biological" in stream.getvalue()
     silent = SimulationProgress(1000.0, mode="off", stream=stream)
     assert not silent.wanted
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_in_a_log_is_a_few_plain_lines():
+    stream = io.StringIO()
+    progress = SimulationProgress(30000.0, mode="on", stream=stream)
+    for k in range(2001):
+        progress(k * 0.01, k / 2000, None, None)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and 1 <= len(lines) <= PLAIN_LINES + 1
+    assert lines[-1].startswith("simulating: 30000/30000 ms biological (100 %)")
+    quiet = io.StringIO()
+    bar = progress_bar(10, "counting", mode="off", stream=quiet)
+    bar.update(10)
+    bar.close()
+    assert quiet.getvalue() == ""
+
+
+def test_progress_on_a_terminal_is_a_tqdm_bar(monkeypatch):
+    monkeypatch.setenv("PYNN_SPARSEHW_PROGRESS", "auto")
+    stream = Terminal()
+    with progress_bar(100, "counting", "items", stream=stream, leave=True) as bar:
+        bar.update(100)
+    assert "\r" in stream.getvalue() and "100/100" in stream.getvalue()
 
 
 def test_run_progress_flag_shows_bar(tmp_path, capsys):
@@ -215,7 +302,8 @@ def test_report_of_missing_folder(tmp_path, capsys):
 
 @pytest.mark.parametrize("command, module, feature", [
     ("calibrate", "pyNN_sparsehw.calibration.command", "calibration"),
-    ("train-demo", "pyNN_sparsehw.training.demo", "training")])
+    ("train-demo", "pyNN_sparsehw.training.demo", "training"),
+    ("run-nir", "pyNN_sparsehw.nir.command", "NIR (package nir)")])
 def test_forwarded_commands(command, module, feature, monkeypatch, capsys):
     received = []
     fake = types.ModuleType(module)

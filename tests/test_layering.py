@@ -17,7 +17,7 @@ RANK = {
     "engine": 1,
     "mapping": 2,
     "description": 3, "simulator": 3, "populations": 3, "projections": 3, "recording": 3,
-    "connectivity": 3, "standardmodels": 3,
+    "connectivity": 3, "standardmodels": 3, "validation": 3,
     "report": 4,
     "calibration": 5, "training": 5, "associative_memory": 5,
     "cli": 6, "sweep": 6, "nir": 6,

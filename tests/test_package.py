@@ -37,7 +37,8 @@ def test_standard_models_listed():
     expected = {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp",
                 "IF_cond_alpha", "IF_cond_exp_gsfa_grr", "EIF_cond_exp_isfa_ista",
                 "EIF_cond_alpha_isfa_ista", "Izhikevich", "HH_cond_exp",
-                "SpikeSourcePoisson", "SpikeSourceArray", "PointNeuron"}
+                "SpikeSourcePoisson", "SpikeSourceArray", "PointNeuron", "ALIF_curr_delta",
+                "GIF_cond_exp", "EGRU"}
     assert set(sim.list_standard_models()) == expected
 
 
@@ -49,3 +50,13 @@ def test_alias_submodules_are_the_same_objects():
         "print('ok')")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_tests_never_use_the_users_cache():
+    import os
+    from pathlib import Path
+    from pyNN_sparsehw.calibration import cache_folder
+    from pyNN_sparsehw.engine.integrators import cache_folder as integrator_cache
+    home = Path.home() / ".cache" / "pyNN_sparsehw"
+    assert os.environ.get("PYNN_SPARSEHW_CACHE")
+    assert home not in cache_folder().parents and home not in integrator_cache().parents

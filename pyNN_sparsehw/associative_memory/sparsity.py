@@ -2,7 +2,7 @@
 2020, IEEE TNNLS 31(1), the optimisation approach).
 
 For every neuron i, among the weights w_ij on its allowed connections j (all j != i,
-or those of a mask), find the ones that
+or those of a mask), find the ones that::
 
     minimise    sum_j d_ij**gamma |w_ij|
     subject to  xi_i^mu sum_j w_ij xi_j^mu >= kappa    for every pattern mu,
@@ -42,7 +42,7 @@ class InfeasibleEmbedding(ValueError):
 
 @dataclass(frozen=True)
 class SparseEmbedding:
-    """weights (N, N); cost (N,): sum_j d_ij**gamma |w_ij| of each neuron."""
+    """weights (N, N); cost (N,): sum_j d_ij**gamma abs(w_ij) of each neuron."""
     weights: np.ndarray
     cost: np.ndarray
 
@@ -54,7 +54,7 @@ class SparseEmbedding:
 
 def sparsest_weights(patterns, distance, gamma=0.0, kappa=1.0, mask=None, inputs=None,
                      neurons_per_program=32):
-    """Weights (N, N) of least cost sum_j d_ij**gamma |w_ij| that make every pattern a
+    """Weights (N, N) of least cost sum_j d_ij**gamma abs(w_ij) that make every pattern a
     fixed point with stability >= kappa (module docstring).
 
     Parameters

@@ -1,8 +1,8 @@
 """The associative memory as a spiking network on the chip, through the PyNN API.
 
 A ±1 unit is an ``IF_curr_exp`` neuron: +1 (active) = firing, -1 = silent. With
-rows of the weights normalised to unit L1 norm (w_i / sum_j |w_ij|, which leaves the
-sign dynamics unchanged and bounds the field, |h_i| <= 1), the unit's field
+rows of the weights normalised to unit L1 norm (w_i / sum_j abs(w_ij), which leaves the
+sign dynamics unchanged and bounds the field, abs(h_i) <= 1), the unit's field
 h_i = sum_j w_ij s_j = 2 sum_j w_ij x_j - sum_j w_ij (x_j = 1 when j fires) becomes
 the current
 

@@ -17,9 +17,8 @@ import time
 from ..chip import load_chip
 from ..chip.model import ChipModelError
 from .bench import needs_calibration
-from .cache import cache_path, cached_or_calibrated
+from .cache import cached_or_calibrated
 from .result import CalibrationError, CalibrationResult
-from .runner import calibrate
 from .spread import format_table, plot_spread, realised_parameters, spread_table
 
 DEFAULT_SHOW_FOLDER = os.path.join("results", "calibration")
@@ -93,11 +92,8 @@ def _result(chip, args):
         result = CalibrationResult.load(args.result)
         result.check(chip, args.seed)
         return result
-    if args.force:
-        result = calibrate(chip, args.seed, progress=not args.quiet)
-        result.save(cache_path(chip, args.seed))
-        return result
-    return cached_or_calibrated(chip, args.seed, progress=not args.quiet, report=False)
+    return cached_or_calibrated(chip, args.seed, progress=not args.quiet, report=False,
+                                force=args.force)
 
 
 if __name__ == "__main__":

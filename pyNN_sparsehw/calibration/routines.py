@@ -113,7 +113,7 @@ class Routine:
         return np.asarray(self.measure(bench.sim, network, targets), dtype=float)[:, 0]
 
     def tolerance(self, chip, reference, targets):
-        """Largest |measured - target| of a calibrated circuit, per stream."""
+        """Largest abs(measured - target) of a calibrated circuit, per stream."""
         step = trim_step(chip.parameter(self.key))
         relative = chip.parameter(self.key).get("mismatch", {}).get("relative", True)
         scale = np.abs(reference) if relative else 1.0

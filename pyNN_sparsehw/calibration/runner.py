@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..chip import load_chip
+from ..engine.progress import progress_bar
 from .bench import Bench, needs_calibration
 from .result import CalibrationResult
 from .routines import DEFAULT_TARGETS, REFERENCE_INPUT, default_routines
@@ -42,7 +43,8 @@ def calibrate(chip, chip_seed, targets=None, routines=None, input_current=REFERE
     input_current : float
         Reference input (nA) of the end-to-end firing-rate routine.
     progress : bool
-        Show a progress bar (tqdm), one tick per measurement.
+        Show a progress bar, one tick per measurement (unless
+        ``PYNN_SPARSEHW_PROGRESS=off``; see :func:`~pyNN_sparsehw.engine.progress.progress_bar`).
 
     Returns
     -------
@@ -57,11 +59,10 @@ def calibrate(chip, chip_seed, targets=None, routines=None, input_current=REFERE
     result = CalibrationResult.empty(chip, chip_seed, targets, default_settings(input_current))
     result.info["routines"] = {}
     total = sum(routine.algorithm.calls(_bits(chip, routine)) for routine in routines)
-    from tqdm.auto import tqdm
     start = time.perf_counter()
     with _quick_garbage_collection(), \
-            tqdm(total=total, desc="calibrating", unit="measurement", disable=not progress,
-                 leave=False) as bar:
+            progress_bar(total, "calibrating", "measurements",
+                         mode=None if progress else "off") as bar:
         for routine in routines:
             bar.set_description(f"calibrating {routine.name}")
             result.info["routines"][routine.name] = run_routine(

@@ -2,16 +2,22 @@
 
 Categories (each a function of counts taken from the simulation, never estimates):
 
-``synaptic_events``  energy per synaptic event delivered (the accumulate);
-``neuron_updates``   energy per neuron per time step (digital, time-stepped);
-``memory_reads``     energy per synaptic-memory word read: per presynaptic spike the
-                     words of its row in the projection's encoding, and for plastic
-                     projections per postsynaptic spike the words of its column;
-``memory_writes``    energy per word written back by weight updates (plasticity);
-``routing``          energy per spike per mesh hop, from the source core to each
-                     target core of the projection;
-``static``           static power per core in use times the time the hardware runs
-                     (simulated time divided by the chip's speed-up).
+``synaptic_events``
+    energy per synaptic event delivered (the accumulate);
+``neuron_updates``
+    energy per neuron per time step (digital, time-stepped);
+``memory_reads``
+    energy per synaptic-memory word read: per presynaptic spike the words of its row
+    in the projection's encoding, and for plastic projections per postsynaptic spike
+    the words of its column;
+``memory_writes``
+    energy per word written back by weight updates (plasticity);
+``routing``
+    energy per spike per mesh hop, from the source core to each target core of the
+    projection;
+``static``
+    static power per core in use times the time the hardware runs (simulated time
+    divided by the chip's speed-up).
 
 The energy of one word access grows with the memory it sits in: an SRAM's word-read
 energy scales roughly with the square root of its capacity (Horowitz, ISSCC 2014:
@@ -40,13 +46,21 @@ class EnergyModelError(ValueError):
 class EnergyProfile:
     """Energy constants of a chip.
 
-    synaptic_event, neuron_update, spike_hop : J per event (per neuron per step for
-        neuron_update, per spike per hop for spike_hop)
-    word_read : dict encoding name -> J per memory word read at `reference_bits`
-    write_factor : a word write costs this many word reads
-    size_exponent, reference_bits : word energy scales as (bits / reference)**exponent
-    static_power_per_core : W per core in use
-    speedup : hardware time = simulated (biological) time / speedup
+    Attributes
+    ----------
+    synaptic_event, neuron_update, spike_hop : float
+        J per event (per neuron per step for `neuron_update`, per spike per hop for
+        `spike_hop`).
+    word_read : dict
+        Encoding name -> J per memory word read at `reference_bits`.
+    write_factor : float
+        A word write costs this many word reads.
+    size_exponent, reference_bits : float, int
+        Word energy scales as (bits / reference_bits) ** size_exponent.
+    static_power_per_core : float
+        W per core in use.
+    speedup : float
+        Hardware time = simulated (biological) time / speedup.
     """
     synaptic_event: float
     neuron_update: float

@@ -7,11 +7,13 @@ projection's target neurons on that core), encoded on its own (:mod:`.encodings`
 The encoding of a projection (the same for all its blocks) is chosen among those the
 chip offers and that can hold every block, by the chip's objective:
 
-``energy``  least memory-read energy per second at the expected activity: each
-            presynaptic neuron spikes at `expected_rate_hz` and reads its row; for
-            plastic projections each postsynaptic neuron also reads its column and
-            every synapse is updated at each spike of either neuron;
-``memory``  fewest bits.
+``energy``
+    least memory-read energy per second at the expected activity: each presynaptic
+    neuron spikes at `expected_rate_hz` and reads its row; for plastic projections
+    each postsynaptic neuron also reads its column and every synapse is updated at
+    each spike of either neuron;
+``memory``
+    fewest bits.
 
 A choice must fit: the first candidate, in the objective's order, whose blocks fit the
 memory left on their cores is taken. Pure numpy.

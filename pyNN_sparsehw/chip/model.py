@@ -12,8 +12,12 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 
-from .energy import EnergyProfile
+import math
+import numbers
+
+from .energy import EnergyProfile, PROFILE_KEYS
 from .encodings import ENCODINGS
+from .quantize import ROUNDING
 
 try:
     import tomllib
@@ -64,6 +68,113 @@ class ChipModelError(ValueError):
     """A chip model file is missing, unreadable or inconsistent."""
 
 
+# ------------------------------------------------------------------- key checks
+# Each check takes (value) and returns None when the value is fine, else the allowed
+# range in words; ChipModel._validate names the key, the file and the value.
+def _integer(minimum):
+    def check(value):
+        whole = isinstance(value, numbers.Integral) or (
+            isinstance(value, float) and math.isfinite(value) and value.is_integer())
+        if isinstance(value, bool) or not whole or value < minimum:
+            return f"a whole number >= {minimum}"
+    return check
+
+
+def _number(minimum=None, above=None, maximum=None, infinite=False):
+    def check(value):
+        words = "a number" + (" (inf allowed)" if infinite else "")
+        bounds = [f"> {above:g}" if above is not None else "",
+                  f">= {minimum:g}" if minimum is not None else "",
+                  f"<= {maximum:g}" if maximum is not None else ""]
+        words = " ".join([words, " and ".join(b for b in bounds if b)]).strip()
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+                math.isnan(value) or (math.isinf(value) and not infinite):
+            return words
+        if (above is not None and not value > above) or \
+                (minimum is not None and value < minimum) or \
+                (maximum is not None and value > maximum):
+            return words
+    return check
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        return "true or false"
+
+
+def _choice(*options):
+    def check(value):
+        if value not in options:
+            return "one of " + ", ".join(repr(o) for o in options)
+    return check
+
+
+def _pair(item, words):
+    def check(value):
+        if not isinstance(value, list) or len(value) != 2 or any(item(v) for v in value):
+            return f"a list of two values, each {words}"
+    return check
+
+
+def _interval(value):
+    """[low, high] with finite numbers, high > low."""
+    if not isinstance(value, list) or len(value) != 2 or \
+            any(_number()(v) for v in value) or not value[1] > value[0]:
+        return "[low, high]: two finite numbers with high > low"
+
+
+def _table(**checks):
+    """A table whose listed keys (all optional) pass their checks."""
+    def check(value):
+        if not isinstance(value, dict):
+            return "a table {" + ", ".join(checks) + "}"
+    check.keys = checks
+    return check
+
+
+_POSITIVE_GRID = _pair(_integer(1), "a whole number >= 1")
+#: per-key checks of each table (keys absent from a table are not required here)
+KEY_CHECKS = {
+    "topology": {
+        "neurons_per_core": _integer(0), "cores_per_chip": _integer(1),
+        "core_grid": _POSITIVE_GRID, "max_chips": _integer(1), "chip_grid": _POSITIVE_GRID,
+        "fan_in": _integer(0), "input_axons": _integer(0),
+        "synaptic_memory_bits": _integer(0),
+    },
+    "neurons": {"receptors_per_circuit": _integer(0)},
+    "synapses": {
+        "weight_bits": _integer(0), "exponent_bits": _integer(0),
+        "exponent_group": _choice("projection", "row"), "rounding": _choice(*ROUNDING),
+        "gain_mismatch": _number(minimum=0), "max_delay_steps": _integer(0),
+        "delay_bits": _integer(0), "index_bits": _integer(0),
+        "max_weight": _table(current=_number(above=0, infinite=True),
+                             conductance=_number(above=0, infinite=True),
+                             voltage=_number(above=0, infinite=True)),
+    },
+    "memory": {
+        "word_bits": _integer(1), "expected_rate_hz": _number(minimum=0),
+        "placement_fill": _number(above=0, maximum=1),
+    },
+    "energy": dict({key: _number(minimum=0) for key in PROFILE_KEYS},
+                   speedup=_number(above=0), reference_bits=_number(above=0),
+                   word_read=_table(**{name: _number(minimum=0) for name in ENCODINGS})),
+}
+#: checks of one entry of [neurons.parameters.<name>]
+PARAMETER_CHECKS = {
+    "dac": _table(bits=_integer(1), range=_interval),
+    "mismatch": _table(sigma=_number(minimum=0), relative=_boolean),
+    "trim": _table(bits=_integer(1), span=_number(above=0)),
+    "noise": _table(sigma=_number(minimum=0), relative=_boolean),
+    "decay_bits": _integer(1),
+    "whole_steps": _boolean,
+}
+#: keys a table entry must have
+REQUIRED_ENTRY_KEYS = {"dac": ("bits", "range"), "trim": ("bits", "span"),
+                       "mismatch": ("sigma",), "noise": ("sigma",)}
+#: checks of one entry of [neurons.state.<name>]
+STATE_CHECKS = {"bits": _integer(1), "range": _interval}
+
+
 class ChipModel:
     """A chip model: the parsed TOML plus its identity.
 
@@ -93,6 +204,7 @@ class ChipModel:
         if self.kind not in KINDS:
             raise ChipModelError(
                 f"chip model {self.source}: kind '{self.kind}' is not one of {KINDS}")
+        self._check_keys()
         for key in ("membranes", "kinetics"):
             value = self.neurons.get(key, "all")
             if not (value == "all" or isinstance(value, list)):
@@ -120,11 +232,6 @@ class ChipModel:
                     f"chip model {self.source}: neurons.parameters.{name} has unknown "
                     f"key(s) {', '.join(sorted(unknown))}; allowed: "
                     f"{', '.join(sorted(PARAMETER_KEYS))}")
-            dac = entry.get("dac")
-            if dac is not None and not (dac["range"][1] > dac["range"][0] and dac["bits"] >= 1):
-                raise ChipModelError(
-                    f"chip model {self.source}: neurons.parameters.{name}.dac needs bits >= 1 "
-                    f"and range [low, high] with high > low, got {dac}")
         memory = self.config.get("memory")
         if memory is not None:
             missing = [key for key in MEMORY_KEYS if key not in memory]
@@ -146,6 +253,52 @@ class ChipModel:
             raise ChipModelError(
                 f"chip model {self.source}: synapses.weight_bits must be a whole number >= 0 "
                 f"(0 = floating point), got {bits}")
+
+    def _check_keys(self):
+        """Type, sign and range of every known key (see KEY_CHECKS)."""
+        for table, checks in KEY_CHECKS.items():
+            self._check_table(table, self.config.get(table, {}), checks)
+        parameters = self.neurons.get("parameters", {})
+        self._require_table("neurons.parameters", parameters)
+        for name, entry in parameters.items():
+            path = f"neurons.parameters.{name}"
+            self._require_table(path, entry)
+            self._check_table(path, entry, PARAMETER_CHECKS)
+        states = self.neurons.get("state", {})
+        self._require_table("neurons.state", states)
+        for name, entry in states.items():
+            self._require_table(f"neurons.state.{name}", entry)
+            self._check_table(f"neurons.state.{name}", entry, STATE_CHECKS)
+            self._require_keys(f"neurons.state.{name}", entry, ("bits", "range"))
+
+    def _check_table(self, path, table, checks):
+        for key, check in checks.items():
+            if key not in table:
+                continue
+            self._check_value(f"{path}.{key}", table[key], check)
+            for inner, inner_check in getattr(check, "keys", {}).items():
+                if inner in table[key]:
+                    self._check_value(f"{path}.{key}.{inner}", table[key][inner], inner_check)
+            if key in REQUIRED_ENTRY_KEYS and path.startswith("neurons.parameters."):
+                self._require_keys(f"{path}.{key}", table[key], REQUIRED_ENTRY_KEYS[key])
+
+    def _check_value(self, path, value, check):
+        wanted = check(value)
+        if wanted:
+            raise ChipModelError(
+                f"chip model {self.source}: {path} = {value!r}; it must be {wanted}. "
+                f"Correct it in the chip model file.")
+
+    def _require_table(self, path, value):
+        if not isinstance(value, dict):
+            raise ChipModelError(f"chip model {self.source}: {path} = {value!r}; it must be a "
+                                 f"table. Correct it in the chip model file.")
+
+    def _require_keys(self, path, table, keys):
+        missing = [key for key in keys if key not in table]
+        if missing:
+            raise ChipModelError(f"chip model {self.source}: {path} lacks "
+                                 f"{', '.join(missing)}. Add it to the chip model file.")
 
     @property
     def name(self):

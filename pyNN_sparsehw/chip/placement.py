@@ -20,7 +20,7 @@ Placement algorithm (sequential fill, :class:`Placer`):
    host, not by neuron circuits: they are "placed" on the host (core -1), which is
    attached to the mesh one hop west of core 0.
 3. A spike travels from its source core to a target core by dimension-order routing,
-   |dx| + |dy| hops; the wiring cost of a projection is the sum over its synapses of
+   abs(dx) + abs(dy) hops; the wiring cost of a projection is the sum over its synapses of
    that hop count (Tanaka et al. 2020's cost for spatially arranged networks, measured
    on the chip's mesh).
 
@@ -62,7 +62,7 @@ class Mesh:
         return np.where(host, -1, gx), np.where(host, 0, gy)
 
     def hops(self, source_cores, target_cores):
-        """Routing hops |dx| + |dy| between cores (dimension-order routing)."""
+        """Routing hops abs(dx) + abs(dy) between cores (dimension-order routing)."""
         xs, ys = self.coordinates(source_cores)
         xt, yt = self.coordinates(target_cores)
         return np.abs(xs - xt) + np.abs(ys - yt)

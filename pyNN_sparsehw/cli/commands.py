@@ -7,6 +7,8 @@
                      [--tolerance KEY=VALUE ...]
     sparsehw chips [show NAME]
     sparsehw report RESULTS_DIR [--output FILE]
+    sparsehw run-nir GRAPH --input SPIKES.npz [--chip C] [--chip-seed N]
+                     [--calibration ...] [--out DIR]   (pyNN_sparsehw.nir.command)
     sparsehw calibrate ...        (pyNN_sparsehw.calibration.command)
     sparsehw train-demo ...       (pyNN_sparsehw.training.demo)
 
@@ -25,18 +27,20 @@ from pathlib import Path
 from ..report import plots
 from ..engine.progress import PROGRESS_ENV
 from .scripts import (CALIBRATION_ENV, CHIP_ENV, CHIP_SEED_ENV, ScriptError, environment, recorded_spikes,
-                      run_script)
+                      run_script, script_traceback)
 
 COMMANDS = {
     "run": "run a PyNN script on pyNN.sparsehw; write the hardware report",
     "compare": "run a PyNN script on pyNN.sparsehw and reference simulators; compare spikes",
     "chips": "list the chip models (chips show NAME: one in full)",
     "report": "render a saved hardware report as one self-contained HTML page",
+    "run-nir": "simulate a NIR graph on a chip with input spikes; write outputs and report",
     "calibrate": "calibrate a chip instance (arguments go to the calibration command)",
     "train-demo": "hardware-in-the-loop training demo (arguments go to the demo)",
 }
 #: commands implemented by modules that other parts of the project provide
-FORWARDED = {"calibrate": ("pyNN_sparsehw.calibration.command", "calibration"),
+FORWARDED = {"run-nir": ("pyNN_sparsehw.nir.command", "NIR (package nir)"),
+             "calibrate": ("pyNN_sparsehw.calibration.command", "calibration"),
              "train-demo": ("pyNN_sparsehw.training.demo", "training")}
 
 
@@ -134,6 +138,11 @@ def command_run(argv):
         except ScriptError as error:
             print(f"sparsehw run: {error}", file=sys.stderr)
             return error.code if isinstance(error.code, int) else 1
+        except Exception as error:          # the script's own error: its traceback
+            print(script_traceback(error, script), end="", file=sys.stderr)
+            print(f"sparsehw run: {script} failed ({type(error).__name__}); no hardware "
+                  f"report written", file=sys.stderr)
+            return 1
     if not module.simulator.state.description.populations:
         print(f"sparsehw run: {script} built no network on pyNN.sparsehw: "
               f"no hardware report written")

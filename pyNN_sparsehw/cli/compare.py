@@ -77,13 +77,13 @@ class Tolerances:
     checked only when the spike counts vary across neurons well beyond counting
     noise (see :func:`count_reliability`).
     """
-    #: |rate - reference rate| <= rate x reference rate + rate_hz (+ noise, above)
+    #: abs(rate - reference rate) <= rate x reference rate + rate_hz (+ noise, above)
     rate: float = 0.1
     #: absolute slack of the rate check (Hz), for populations that barely fire
     rate_hz: float = 0.5
     #: stochastic networks: standard deviations of counting noise allowed in the rate
     rate_sigmas: float = 3.0
-    #: |ISI CV - reference ISI CV| <= isi_cv
+    #: abs(ISI CV - reference ISI CV) <= isi_cv
     isi_cv: float = 0.15
     #: rate correlation across neurons >= rate_correlation
     rate_correlation: float = 0.75

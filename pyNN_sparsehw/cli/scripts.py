@@ -27,10 +27,13 @@ the caller.
 
 import ast
 import contextlib
+import functools
 import importlib
 import os
 import runpy
 import sys
+import traceback
+import warnings
 
 import numpy as np
 
@@ -61,12 +64,12 @@ def script_arguments(args, backend):
     return args
 
 
-def direct_backend_imports(source):
+def direct_backend_imports(source, filename="<unknown>"):
     """Names of the PyNN backends that a script's source imports directly
     (``import pyNN.nest``, ``from pyNN.nest import ...``, ``from pyNN import nest``),
-    in order of appearance."""
+    in order of appearance. A SyntaxError names `filename` (the script's path)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -161,6 +164,60 @@ def environment(**values):
                 os.environ[key] = value
 
 
+@contextlib.contextmanager
+def chip_override_warned(module, chip, script):
+    """While the context lasts, ``module.setup(chip=...)`` (pyNN.sparsehw's) warns
+    when its explicit chip differs from `chip`, the one asked for on the command
+    line (``--chip``, i.e. ``PYNN_SPARSEHW_CHIP``): the script's choice is used.
+    Nothing is wrapped when `chip` is None."""
+    if not chip:
+        yield
+        return
+    original = module.setup
+
+    @functools.wraps(original)
+    def setup(*args, **kwargs):
+        wanted = kwargs.get("chip")
+        if wanted is not None and not _same_chip(wanted, chip):
+            shown = getattr(wanted, "name", wanted)
+            warnings.warn(
+                f"{os.path.basename(script)} calls setup(chip={shown!r}), which overrides "
+                f"--chip {chip!r}: the script runs on chip {shown!r}. Remove chip= from "
+                f"the script's setup() to run it on {chip!r}.", UserWarning, stacklevel=2)
+        return original(*args, **kwargs)
+
+    module.setup = setup
+    try:
+        yield
+    finally:
+        module.setup = original
+
+
+def _same_chip(first, second):
+    """Whether two chip arguments of setup() (names, TOML paths or ChipModels) are
+    the same chip model; arguments that do not load are left for setup() to judge."""
+    from ..chip import load_chip
+    from ..chip.model import ChipModelError
+    try:
+        return load_chip(first).hash == load_chip(second).hash
+    except (ChipModelError, TypeError, OSError, ValueError):
+        return True
+
+
+def script_traceback(error, script):
+    """The traceback of `error`, raised by the script `script` (run by
+    :func:`run_script`), from the script's own first frame on: the frames of the
+    runner before it are left out. A SyntaxError shows the script's line."""
+    script = os.path.abspath(script)
+    trace = traceback.TracebackException.from_exception(error)
+    first = next((k for k, frame in enumerate(trace.stack) if frame.filename == script), None)
+    if first is not None:
+        trace.stack = traceback.StackSummary.from_list(trace.stack[first:])
+    elif isinstance(error, SyntaxError):
+        trace.stack = traceback.StackSummary.from_list([])
+    return "".join(trace.format())
+
+
 def run_script(script, args=(), backend="sparsehw", announce=print):
     """Run the PyNN script `script` with arguments `args` on ``pyNN.<backend>``.
 
@@ -174,7 +231,7 @@ def run_script(script, args=(), backend="sparsehw", announce=print):
     with open(script, encoding="utf-8") as fh:
         source = fh.read()
     module = importlib.import_module(f"pyNN.{backend}")
-    for name in direct_backend_imports(source):
+    for name in direct_backend_imports(source, script):
         if name != backend:
             announce(f"{os.path.basename(script)} imports pyNN.{name}: running it on "
                      f"pyNN.{backend} instead")
@@ -183,8 +240,10 @@ def run_script(script, args=(), backend="sparsehw", announce=print):
     sys.argv = [script] + arguments
     sys.path.insert(0, os.path.dirname(script))
     others = [name for name in BACKENDS if name != backend]
+    chip = os.environ.get(CHIP_ENV) if backend == "sparsehw" else None
     try:
-        with backend_aliases(module, others), argument_helpers_give(backend):
+        with backend_aliases(module, others), argument_helpers_give(backend), \
+                chip_override_warned(module, chip, script):
             runpy.run_path(script, run_name="__main__")
     except SystemExit as stop:
         if stop.code not in (None, 0):

@@ -152,8 +152,10 @@ class NeuronBlock:
             if "start" in values:
                 group.start_step[index] = _steps(values["start"], dt) - 1
             if "stop" in values:
-                group.stop_step[index] = np.minimum(_steps(values["stop"], dt) - 1,
-                                                    np.iinfo(np.int32).max)
+                # (limited before the cast: an endless source has stop = inf)
+                steps = np.minimum(np.asarray(values["stop"], dtype=float) / dt,
+                                   np.iinfo(np.int32).max)
+                group.stop_step[index] = np.rint(steps).astype(np.int64) - 1
             return
         for name, value in values.items():
             getattr(group, name)[index] = np.asarray(value, dtype=float) * self.unit(name)
@@ -274,6 +276,10 @@ def _build_block(kind, specs, clock, dt, suffix):
                      slice(None), dt)
     if propagators is not None:
         block.update_propagators(dt)
+    if membrane.after_integration:
+        # before the fixed-point rounding (order 0) in the same slot
+        group.run_regularly(membrane.after_integration, when="after_groups", order=-1,
+                            name=f"{name}_after_integration")
     for state, lsb in first.state_lsb.items():
         # fixed-point state: rounded to its resolution after each integration step
         unit = block.unit(state)
@@ -360,6 +366,9 @@ def _build_synapses(kind, specs, slots, clock, dt, suffix):
     variable = kinetics.target.format(r=receptor)
     unit = _unit_name(kinetics.weight_unit)
     effect = f"{variable}_post += {kinetics.factor!r}*w_eff"
+    if pre_block.kind == "neuron" and MEMBRANES[pre_block.membrane].payload:
+        # graded events: the weight times the payload of the emitting neuron
+        effect += f"*{MEMBRANES[pre_block.membrane].payload}_pre"
     if has_gain:
         effect += "*gain"
     if variable == "v" and MEMBRANES[post_block.membrane].refractory is not None:
@@ -375,10 +384,13 @@ def _build_synapses(kind, specs, slots, clock, dt, suffix):
     # a voltage jump must be seen by this step's threshold test, as in NEST
     # (iaf_psc_delta, izhikevich add it before testing): apply it before the
     # thresholds, one step earlier in Brian2's queue
-    early = 0.0
     if variable == "v":
         syn.pre.when = "before_thresholds"
-        early = dt
+    if kinetics.pathway_when:
+        syn.pre.when = kinetics.pathway_when
+    # a pathway scheduled before the thresholds runs before this step's spikes are
+    # queued, so it needs one step less to act at the same time
+    early = dt if syn.pre.when in _BEFORE_THRESHOLDS else 0.0
     sizes = [spec.pre_index.size for spec in specs]
     bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     block_slots = {spec.key: Slot(None, int(bounds[k]), int(bounds[k + 1]))
@@ -480,6 +492,10 @@ def build_state_monitors(requests, slots, specs, suffix=""):
 
 
 # ------------------------------------------------------------------------ equations
+#: Brian2 slots of a step that run before its threshold test
+_BEFORE_THRESHOLDS = ("start", "before_groups", "groups", "after_groups", "before_thresholds")
+
+
 def _homogeneous_or(values):
     """A scalar when all values are equal (Brian2 then uses a cheaper queue)."""
     values = np.asarray(values, dtype=float)

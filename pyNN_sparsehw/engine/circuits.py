@@ -10,8 +10,8 @@ units of every parameter and state variable. Values reach the engine in PyNN's s
 the Brian2 unit declared here, which is the single place where units are fixed.
 
 The models follow the reference simulator NEST (iaf_psc_exp, iaf_cond_exp,
-aeif_cond_exp, izhikevich, hh_cond_exp_traub, iaf_cond_exp_sfa_rr) so that the
-`ideal` chip reproduces it.
+aeif_cond_exp, izhikevich, hh_cond_exp_traub, iaf_cond_exp_sfa_rr, eprop_iaf_adapt,
+gif_cond_exp) so that the `ideal` chip reproduces it.
 """
 
 from dataclasses import dataclass, field
@@ -41,6 +41,12 @@ class Membrane:
     method: str
     voltage_jump_target: str = "v"
     extra_states: dict = field(default_factory=dict)  # internal, not user-visible
+    # statements run in every step after the integration and before the threshold
+    # test (discrete-time parts of a model, e.g. a jump that enters one step late)
+    after_integration: str = ""
+    # state variable sent with each event (graded events: a synapse adds weight *
+    # payload); "" for binary spikes (weight * 1)
+    payload: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,9 @@ class Kinetics:
     factor: float
     weight_unit: object
     linear: bool
+    # Brian2 slot of the synaptic pathway when the event must reach the target before
+    # the target's own update ("": the default, after the thresholds)
+    pathway_when: str = ""
 
     def for_receptor(self, receptor):
         """(equations, parameter units, state units) with ``{r}`` = `receptor`."""
@@ -117,6 +126,95 @@ MEMBRANES = {m.name: m for m in [
         reset="v = v_reset; g_s += q_sfa; g_r += q_rr",
         refractory="tau_refrac + dt",
         method="rk4",
+    ),
+    Membrane(
+        name="alif",
+        # NEST 3.10's eprop_iaf_adapt (docs/alif.rst): the currents of a step act in the
+        # next step (i_in), the threshold v_thresh + beta*b, reset by subtracting the
+        # base threshold in the spike's step, b's jump entering one step after the spike
+        # (z_spike), refractoriness that blocks spiking but not integration (n_ref)
+        equations="""
+            dv/dt = (v_rest - v)/tau_m + i_in/c_m : volt
+            db/dt = -b/tau_a : 1
+            i_in : amp
+            z_spike : 1
+            n_ref : 1
+        """,
+        parameters=dict(v_rest=mV, tau_m=ms, c_m=nF, v_thresh=mV, tau_refrac=ms,
+                        i_offset=nA, tau_a=ms, beta=mV),
+        states=dict(v=mV, b=brian2.Unit(1)),
+        threshold="v >= v_thresh + beta*b and n_ref < 0.5",
+        reset="v -= v_thresh - v_rest; z_spike = 1; n_ref = floor(tau_refrac/dt + 0.5)",
+        refractory=None,
+        method="linear",
+        after_integration="b += z_spike; z_spike = 0; n_ref = clip(n_ref - 1, 0, inf); "
+                          "i_in = i_offset + i_inj",
+    ),
+    Membrane(
+        name="gif",
+        # Mensi et al. 2012 / Pozzorini et al. 2015 as NEST's gif_cond_exp: spike-
+        # triggered current i_eta and moving threshold v_t, each a sum of GIF_COMPONENTS
+        # exponentials; written as the sum plus components 2..3 so that i_eta and v_t
+        # are state variables (component 1 = sum - the others). Escape noise: in a step
+        # the neuron fires with probability 1 - exp(-lambda*dt), drawn with Brian2's
+        # seeded rand()
+        equations="""
+            dv/dt = (v_rest - v)/tau_m + (i_syn + i_offset + i_inj - i_eta)/c_m : volt (unless refractory)
+            di_eta/dt = -(i_eta - eta2 - eta3)/tau_eta1 - eta2/tau_eta2 - eta3/tau_eta3 : amp
+            deta2/dt = -eta2/tau_eta2 : amp
+            deta3/dt = -eta3/tau_eta3 : amp
+            dv_t/dt = -(v_t - v_t_star - gamma2 - gamma3)/tau_gamma1 - gamma2/tau_gamma2 - gamma3/tau_gamma3 : volt
+            dgamma2/dt = -gamma2/tau_gamma2 : volt
+            dgamma3/dt = -gamma3/tau_gamma3 : volt
+        """,
+        parameters=dict(v_rest=mV, tau_m=ms, c_m=nF, v_reset=mV, tau_refrac=ms, i_offset=nA,
+                        delta_v=mV, v_t_star=mV, lambda0=brian2.Hz,
+                        tau_eta1=ms, tau_eta2=ms, tau_eta3=ms, a_eta1=nA, a_eta2=nA,
+                        a_eta3=nA, tau_gamma1=ms, tau_gamma2=ms, tau_gamma3=ms,
+                        a_gamma1=mV, a_gamma2=mV, a_gamma3=mV),
+        states=dict(v=mV, i_eta=nA, v_t=mV),
+        threshold="rand() < 1 - exp(-lambda0*exp((v - v_t)/delta_v)*dt)",
+        reset="""v = v_reset
+                 i_eta += a_eta1 + a_eta2 + a_eta3
+                 eta2 += a_eta2
+                 eta3 += a_eta3
+                 v_t += a_gamma1 + a_gamma2 + a_gamma3
+                 gamma2 += a_gamma2
+                 gamma3 += a_gamma3""",
+        refractory="tau_refrac + dt",
+        method="linear",
+    ),
+    Membrane(
+        name="egru",
+        # event-based GRU unit (Subramoney et al. 2023; docs/egru.rst), updated once per
+        # time step: the four "graded" receptors a_<gate> hold the sums delivered in this
+        # step (weight * graded event of the previous step, or weight * 1 for a spike);
+        # the update computes the gates, the candidate (the reset gate scales only its
+        # recurrent part), the state c and the payload y = c (each in its own fixed
+        # point on a digital chip), then clears the sums. An event when c >= theta
+        # latches y into y_sent, which its synapses deliver (weight * y_sent) in the
+        # next step, before any later event can change it; the reset subtracts theta
+        equations="""
+            c : 1
+            y : 1
+            y_sent : 1
+        """,
+        parameters=dict(b_update=brian2.Unit(1), b_reset=brian2.Unit(1),
+                        b_candidate=brian2.Unit(1), b_candidate_recurrent=brian2.Unit(1),
+                        theta=brian2.Unit(1)),
+        states=dict(c=brian2.Unit(1), y=brian2.Unit(1)),
+        threshold="c >= theta",
+        reset="c -= theta; y_sent = y",
+        refractory=None,
+        method="linear",
+        after_integration=(
+            "u_gate = 1/(1 + exp(-(a_update + b_update)))\n"
+            "r_gate = 1/(1 + exp(-(a_reset + b_reset)))\n"
+            "c = u_gate*tanh(a_candidate_input + b_candidate + "
+            "r_gate*(a_candidate_recurrent + b_candidate_recurrent)) + (1 - u_gate)*c\n"
+            "y = c\n"
+            "a_update = 0\na_reset = 0\na_candidate_input = 0\na_candidate_recurrent = 0"),
+        payload="y_sent",
     ),
     Membrane(
         name="izhikevich",
@@ -178,6 +276,15 @@ KINETICS = {k.name: k for k in [
         equations="",
         parameters={}, states={},
         current="", target="v", factor=1.0, weight_unit=mV, linear=True),
+    Kinetics(
+        # a sum of graded events for a discrete-time unit (egru), cleared by its update;
+        # delivered before the groups' update so that the unit sees the events of the
+        # previous step in this one
+        name="graded",
+        equations="a_{r} : 1\n",
+        parameters={}, states={"a_{r}": brian2.Unit(1)},
+        current="", target="a_{r}", factor=1.0, weight_unit=brian2.Unit(1), linear=True,
+        pathway_when="before_groups"),
     Kinetics(
         name="cond_exp",
         equations="dg_{r}/dt = -g_{r}/tau_{r} : siemens\n",
@@ -308,6 +415,10 @@ def integration_method(membrane, receptors, dt):
     return CachedIntegrator(membrane.method)
 
 
+#: exponentials in the spike-triggered current and in the moving threshold of the
+#: "gif" membrane (PyNN's GIF_cond_exp has three of each by default)
+GIF_COMPONENTS = 3
+
 #: longest step (ms) of the Hodgkin-Huxley integration: classic Runge-Kutta is unstable
 #: on the gating variables at 0.1 ms; at 0.025 ms spike times equal those at 0.01 ms
 #: (where they match NEST's adaptive solver) and code generation stays short
@@ -341,5 +452,6 @@ def unit_of(name, membrane, receptors):
                    f"receptors {dict(receptors)}")
 
 
-__all__ = ["MEMBRANES", "KINETICS", "Membrane", "Kinetics", "integration_method", "unit_of",
-           "receptor_equations", "Propagators", "PropagatorUpdate", "propagators_for"]
+__all__ = ["MEMBRANES", "KINETICS", "GIF_COMPONENTS", "Membrane", "Kinetics",
+           "integration_method", "unit_of", "receptor_equations", "Propagators",
+           "PropagatorUpdate", "propagators_for"]

@@ -257,6 +257,12 @@ class Engine:
         called with the current time (ms) at the start of the first step at or after
         its `next_time`, and returns the time it wants to be called next. Calling them
         from inside the run avoids stopping and restarting Brian2 at every call.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C (SIGINT) during the run, after the current time step: the
+            simulation then stands at the time it reached (:attr:`t`).
         """
         self.build()
         n_steps = int(round(duration / self.dt))
@@ -264,6 +270,10 @@ class Engine:
             return
         # a global preference of Brian2, read when code objects are created (at a run)
         brian2.prefs.codegen.target = self.target
+        if not self.network.objects:
+            # nothing to simulate, but time passes (Brian2 moves only clocks in use)
+            self.clock._set_t_update_dt(target_t=(self._step() + n_steps) * self.dt * ms)
+            return
         if not self._started:
             # Brian2's rand() draws from numpy's global generator: seed it once here
             brian2.seed(self.seed)
@@ -289,16 +299,33 @@ class Engine:
         try:
             while self._step() < end:
                 self.network.run((end - self._step()) * self.dt * ms, namespace={}, **report)
-                changed = [b for b in self.neuron_blocks if getattr(b, "spikes_changed", False)]
-                if not changed:
-                    break
+                changed = [b for b in self.neuron_blocks if b.spikes_changed]
                 for block in changed:
                     block.push_spikes(self.dt, self._step())
+                if brian2.Network._globally_stopped:      # Brian2's answer to Ctrl-C
+                    raise self._interrupted(end)
+                if not changed:
+                    break
         finally:
             self._running = False
+            # a second Ctrl-C raises KeyboardInterrupt inside Brian2's loop, which then
+            # never clears these class-wide flags; later Ctrl-Cs must interrupt normally
+            brian2.Network._globally_running = False
+            brian2.Network._globally_stopped = False
             progress.close()
             if operation is not None:
                 self.network.remove(operation)
+
+    def _interrupted(self, end):
+        """The KeyboardInterrupt of a run that Brian2 stopped before step `end`.
+
+        Brian2 turns the first Ctrl-C (SIGINT) of a run into "stop after this time
+        step" and returns normally. The run ends where Brian2 stopped, with every
+        object at the same completed time step (``t`` says which), and the caller
+        gets the KeyboardInterrupt that Ctrl-C means in Python."""
+        return KeyboardInterrupt(
+            f"simulation interrupted at t = {self.t:g} ms of a run to {end * self.dt:g} ms "
+            f"(Ctrl-C): the network's state is that of t = {self.t:g} ms")
 
     def _step(self):
         """The current time step (whole steps since the start)."""

@@ -7,17 +7,27 @@ Runge-Kutta. The result depends only on the equations, the method and Brian2's
 version, so :class:`CachedIntegrator` stores it in a file and later processes read
 it back.
 
-The cache folder is ``$PYNN_SPARSEHW_CACHE`` if set, else
-``~/.cache/pyNN_sparsehw/integrators``. A file that cannot be read or written is
-simply derived again.
+The cache folder is ``$PYNN_SPARSEHW_CACHE/integrators`` if the variable is set, else
+``~/.cache/pyNN_sparsehw/integrators``. Each file starts with a header holding the
+checksum of the code below it and is written atomically. A file that is not what
+was written (truncated, edited, garbage) is ignored with a warning naming it, and
+derived and written again; a folder that cannot be written only costs the time.
 """
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 
 import brian2
 from brian2.stateupdaters.base import StateUpdateMethod
+
+from .files import atomic_write_text
+
+#: first line of a cache file: this prefix, then the SHA-256 of the code that follows
+HEADER = "# pyNN_sparsehw integration code, sha256 "
+#: part of the cache key: changes whenever the file layout does
+FILE_FORMAT = 2
 
 
 def cache_folder():
@@ -50,25 +60,45 @@ class CachedIntegrator(StateUpdateMethod):
         return True
 
     def key(self, equations):
-        text = f"{brian2.__version__}\n{self.name}\n{equations}"
+        text = f"{FILE_FORMAT}\n{brian2.__version__}\n{self.name}\n{equations}"
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, equations, variables=None, method_options=None):
         path = cache_folder() / f"{self.key(equations)}.txt"
-        try:
-            return path.read_text()
-        except OSError:
-            pass
+        code = read_cached_code(path)
+        if code is not None:
+            return code
         code = StateUpdateMethod.apply_stateupdater(equations, variables, self.method,
                                                     method_options)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(code)
-            partial.replace(path)
+            atomic_write_text(path, f"{HEADER}{_digest(code)}\n{code}")
         except OSError:
             pass
         return code
 
     def __repr__(self):
         return f"CachedIntegrator({self.name!r})"
+
+
+def _digest(code):
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def read_cached_code(path):
+    """The integration code cached in `path`, or None if there is none; a file that
+    does not hold what :class:`CachedIntegrator` wrote is ignored with a warning."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:          # unreadable, or not UTF-8 text
+        problem = str(err)
+    else:
+        header, _, code = text.partition("\n")
+        if header.startswith(HEADER) and header[len(HEADER):] == _digest(code):
+            return code
+        problem = "its checksum does not match its content (truncated or overwritten)"
+    warnings.warn(f"ignoring the corrupt integration-code cache file {path}: {problem}; "
+                  f"the code is derived again and the file replaced", UserWarning,
+                  stacklevel=3)
+    return None

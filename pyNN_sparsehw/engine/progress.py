@@ -1,25 +1,34 @@
-"""Progress bars for long simulations (tqdm, through Brian2's ``report`` hook).
+"""Progress bars of the whole package (simulation, calibration, training).
 
-Brian2 calls the ``report`` callable of ``Network.run`` at the start, every
-``report_period`` of wall time and at the end. :class:`SimulationProgress` turns
-those calls into a tqdm bar of biological time simulated (ms), on stderr.
+:func:`progress_bar` builds every bar: a tqdm bar on a terminal, a few plain lines
+in a log, nothing when switched off. :class:`SimulationProgress` turns Brian2's
+``report`` calls of ``Network.run`` (at the start, every ``report_period`` of wall
+time and at the end) into such a bar of biological time simulated (ms).
 
-When it is shown is set by the environment variable ``PYNN_SPARSEHW_PROGRESS``:
+When bars are shown is set by the environment variable ``PYNN_SPARSEHW_PROGRESS``:
 
-* ``auto`` (default): only for runs that are still going after
-  :data:`AUTO_DELAY_S` seconds of wall time;
-* ``on`` (or ``1``, ``yes``, ``true``): always (``sparsehw run --progress``);
-* ``off`` (or ``0``, ``no``, ``false``): never.
+* ``auto`` (default): on a terminal; a simulation shows its bar only once it has
+  taken :data:`AUTO_DELAY_S` seconds of wall time;
+* ``on`` (or ``1``, ``yes``, ``true``): always, from the start
+  (``sparsehw run --progress``);
+* ``off`` (or ``0``, ``no``, ``false``): never, calibration and training included.
+
+Where the stream is not a terminal (a log file, a pipe, a CI job), a bar becomes
+plain lines: one each time another tenth of the work is done and one at the end,
+at most :data:`PLAIN_LINES` + 1 per bar, never tqdm's ``\\r`` frames.
 """
 
 import os
 import sys
+import time
 
 PROGRESS_ENV = "PYNN_SPARSEHW_PROGRESS"
 #: in "auto" mode, a run shows its bar once it has taken this long (wall time)
 AUTO_DELAY_S = 3.0
 #: how often Brian2 reports (wall time)
 REPORT_PERIOD_S = 0.5
+#: a bar written to a non-terminal prints a line each time another 1/PLAIN_LINES is done
+PLAIN_LINES = 10
 
 _ON = {"on", "1", "yes", "true", "always"}
 _OFF = {"off", "0", "no", "false", "never"}
@@ -37,8 +46,113 @@ def progress_mode(value=None):
     return "auto"
 
 
+def is_terminal(stream):
+    """Whether `stream` is an interactive terminal (where tqdm's frames belong)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):      # no isatty, or a closed file
+        return False
+
+
+def progress_bar(total, desc, unit="it", mode=None, stream=None, elapsed=0.0,
+                 bar_format=None, leave=False):
+    """The progress bar of `total` units of work, as the package shows every bar.
+
+    Parameters
+    ----------
+    total : float
+        Work to do, in `unit`.
+    desc : str
+        What is being done ("simulating", "calibrating leak"...).
+    unit : str
+    mode : str, optional
+        'on', 'auto' or 'off' (default: ``PYNN_SPARSEHW_PROGRESS``); 'off' gives a
+        bar that shows nothing.
+    stream : file, optional
+        Where the bar goes (default: stderr). A terminal gets a tqdm bar, anything
+        else :class:`PlainProgress` lines.
+    elapsed : float
+        Wall time (s) already spent on this work when the bar appears.
+    bar_format : str, optional
+        tqdm's ``bar_format`` on a terminal.
+    leave : bool
+        Keep the finished bar on a terminal.
+
+    Returns
+    -------
+    A tqdm bar or a :class:`PlainProgress`: ``update(n)``, ``set_description(desc)``,
+    ``set_postfix(**values)``, ``close()``, the attribute ``n``; a context manager.
+    """
+    from tqdm import tqdm
+
+    stream = sys.stderr if stream is None else stream
+    if progress_mode(mode) == "off":
+        return tqdm(total=total, disable=True)
+    if not is_terminal(stream):
+        return PlainProgress(total, desc, unit, stream, elapsed)
+    bar = tqdm(total=total, desc=desc, unit=unit, file=stream, dynamic_ncols=True,
+               leave=leave, bar_format=bar_format)
+    bar.start_t -= float(elapsed)
+    return bar
+
+
+class PlainProgress:
+    """A progress bar for logs: a plain line each time another 1/:data:`PLAIN_LINES`
+    of `total` is done and one at the end (``close``), e.g.
+    ``simulating: 3000/30000 ms (10 %), 4.1 s``.
+
+    Parameters
+    ----------
+    total : float
+    desc, unit : str
+    stream : file
+    elapsed : float
+        Wall time (s) already spent when the bar appears.
+    """
+
+    def __init__(self, total, desc, unit, stream, elapsed=0.0):
+        self.total = float(total)
+        self.desc = desc
+        self.unit = unit
+        self.stream = stream
+        self.n = 0.0
+        self.start_t = time.perf_counter() - float(elapsed)
+        self._printed_tenths = 0
+        self._closed = False
+
+    def update(self, n=1):
+        self.n += n
+        tenths = int(PLAIN_LINES * self.n / self.total) if self.total > 0 else 0
+        if tenths > self._printed_tenths:
+            self._printed_tenths = tenths
+            self._line()
+
+    def set_description(self, desc, refresh=True):
+        self.desc = desc
+
+    def set_postfix(self, **values):
+        """Ignored: plain lines carry only the amount done."""
+
+    def _line(self):
+        percent = 100.0 * self.n / self.total if self.total > 0 else 100.0
+        print(f"{self.desc}: {self.n:.0f}/{self.total:.0f} {self.unit} ({percent:.0f} %), "
+              f"{time.perf_counter() - self.start_t:.1f} s", file=self.stream, flush=True)
+
+    def close(self):
+        """Print the final line (unless the last line already said 100 %)."""
+        if not self._closed and self._printed_tenths < PLAIN_LINES:
+            self._line()
+        self._closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
 class SimulationProgress:
-    """A tqdm bar for one ``Network.run`` call; pass it as ``report=``.
+    """A progress bar for one ``Network.run`` call; pass it as ``report=``.
 
     Parameters
     ----------
@@ -69,12 +183,11 @@ class SimulationProgress:
         if self.bar is None:
             if self.mode == "off" or (self.mode == "auto" and float(elapsed) < AUTO_DELAY_S):
                 return
-            from tqdm import tqdm
-            self.bar = tqdm(total=round(self.duration_ms, 6), unit="ms", file=self.stream,
-                            desc="simulating", dynamic_ncols=True, leave=True,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} "
-                                       "ms biological [{elapsed}<{remaining}]")
-            self.bar.start_t -= float(elapsed)   # the bar appears late: count from the start
+            self.bar = progress_bar(
+                round(self.duration_ms, 6), "simulating", "ms biological", self.mode,
+                self.stream, elapsed=float(elapsed), leave=True,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} "
+                           "ms biological [{elapsed}<{remaining}]")
         done = round(min(max(float(completed), 0.0), 1.0) * self.duration_ms, 6)
         self.bar.update(done - self.bar.n)
 

@@ -22,7 +22,7 @@ from ..chip.placement import ChipResourceError, Mesh, Placer
 from ..chip.realise import is_relative, realise
 from ..engine.circuits import MEMBRANES
 from ..engine.specs import NeuronGroupSpec, SynapseGroupSpec
-from .vocabulary import (MappingError, WEIGHT_KINDS, circuit_of,
+from .vocabulary import (MappingError, WEIGHT_KINDS, check_graded_delays, circuit_of,
                       circuit_initial_values, circuit_parameters, engine_receptor,
                       parameter_key, source_kind, source_parameters, synapse_parameters)
 
@@ -393,7 +393,7 @@ class Mapper:
         weights = np.asarray(projection.weights, dtype=float)
         limit = self.chip.max_weight(weight_kind)
         if weights.size and np.abs(weights).max() > limit:
-            unit = {"current": "nA", "conductance": "uS", "voltage": "mV"}[weight_kind]
+            unit = {"current": "nA", "conductance": "uS", "voltage": "mV"}.get(weight_kind, "")
             raise ChipResourceError(
                 f"projection '{projection.label}': weight {np.abs(weights).max():g} {unit} "
                 f"exceeds the {self.chip.name} chip's largest {weight_kind} weight "
@@ -408,6 +408,8 @@ class Mapper:
                 f"{self.chip.name} chip's longest delay, {max_steps} time steps = "
                 f"{max_steps * self.dt:g} ms at dt = {self.dt:g} ms. Use shorter delays or a "
                 f"longer time step.")
+        check_graded_delays(projection.label, self.populations[projection.pre].spec.membrane,
+                            np.rint(delays.values / self.dt))
         quantized, step = self._quantize_weights(projection, weights)
         gain = synapse_gain
         if receptor in post.gains:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..chip import quantize
 from ..chip.encodings import ENCODINGS
-from ..engine.circuits import MEMBRANES
+from ..engine.circuits import GIF_COMPONENTS, MEMBRANES
 
 #: PyNN cell type -> (membrane circuit, kinetics of its two receptors)
 CELL_CIRCUITS = {
@@ -28,6 +28,13 @@ CELL_CIRCUITS = {
     "EIF_cond_alpha_isfa_ista": ("adex", "cond_alpha"),
     "Izhikevich": ("izhikevich", "voltage_jump"),
     "HH_cond_exp": ("hh", "cond_exp"),
+    "ALIF_curr_delta": ("alif", "voltage_jump"),
+    "GIF_cond_exp": ("gif", "cond_exp"),
+    "EGRU": ("egru", "graded"),
+}
+#: cell types whose receptors are not the standard excitatory/inhibitory pair
+CELL_RECEPTORS = {
+    "EGRU": ("update", "reset", "candidate_input", "candidate_recurrent"),
 }
 SOURCE_KINDS = {"SpikeSourcePoisson": "poisson", "SpikeSourceArray": "spike_array"}
 
@@ -49,7 +56,8 @@ PARAMETER_NAMES = {"cm": "c_m", "tau_syn_E": "tau_exc", "tau_syn_I": "tau_inh",
 
 #: PyNN state variable -> circuit state variable (same units)
 STATE_NAMES = {
-    "v": "v", "w": "w", "u": "u", "g_r": "g_r", "g_s": "g_s", "m": "m", "n": "n", "h": "h",
+    "v": "v", "w": "w", "u": "u", "b": "b", "g_r": "g_r", "g_s": "g_s", "m": "m", "n": "n",
+    "h": "h", "i_eta": "i_eta", "v_t": "v_t", "c": "c", "y": "y",
     "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "isyn_exc": "i_exc", "isyn_inh": "i_inh",
 }
 #: receptor variables of composed neurons: "<receptor>.<name>" -> "<prefix>_<receptor>"
@@ -65,6 +73,24 @@ WEIGHT_DEPENDENCE_MU = {
 
 class MappingError(ValueError):
     """The chip cannot realise part of the network."""
+
+
+#: what a chip lacking a membrane circuit may realise instead (named in the error)
+MEMBRANE_ALTERNATIVES = {
+    "alif": "an adaptation it can realise is the AdEx adaptation current "
+            "(EIF_cond_exp_isfa_ista with parameters a, b, tau_w): spike-frequency "
+            "adaptation by a current rather than by the threshold",
+    "gif": "stochastic (escape-noise) firing has no circuit; deterministic neurons with "
+           "adaptation are ALIF_curr_delta (threshold) and EIF_cond_exp_isfa_ista "
+           "(current), on chips that have them",
+    "egru": "graded events and discrete-time gated units need a digital neuron update "
+            "(chip='digital' or 'ideal'); spiking recurrent networks (ALIF_curr_delta, "
+            "IF_curr_exp) run on analog circuits",
+}
+
+#: per-neuron array parameters (PyNN ArrayParameter) split into one circuit parameter
+#: per component, "<name>1".."<name>N"; missing components get these (inert) values
+COMPONENT_PADDING = {"tau_eta": 1.0, "a_eta": 0.0, "tau_gamma": 1.0, "a_gamma": 0.0}
 
 
 #: how an LIF membrane is realised on a chip that only has AdEx circuits: adaptation
@@ -95,7 +121,22 @@ def native_circuit(population):
         raise MappingError(f"population '{population.label}': cell type {cell_type} has no "
                            f"circuit; available: {', '.join(CELL_CIRCUITS)}")
     membrane, kinetics = CELL_CIRCUITS[cell_type]
-    return membrane, {receptor: kinetics for receptor in RECEPTOR_NAMES.values()}
+    receptors = CELL_RECEPTORS.get(cell_type, tuple(RECEPTOR_NAMES.values()))
+    return membrane, {receptor: kinetics for receptor in receptors}
+
+
+def check_graded_delays(label, pre_membrane, delay_steps):
+    """Graded events (a membrane with a payload, e.g. egru) are delivered one time step
+    after they are sent: the payload is held until the sender's next event. Raises
+    :class:`MappingError` for any other delay."""
+    if not pre_membrane or not MEMBRANES[pre_membrane].payload:
+        return
+    steps = np.unique(np.asarray(delay_steps)).astype(np.int64)
+    if steps.size and not np.array_equal(steps, [1]):
+        raise MappingError(
+            f"projection '{label}': graded events of {pre_membrane} units are delivered "
+            f"with a delay of one time step; it has delays of {steps.tolist()} steps. Set "
+            f"delay=dt (the time step) on projections from {pre_membrane} populations.")
 
 
 def realisable_cell_types(chip):
@@ -126,6 +167,8 @@ def circuit_of(population, chip):
     if realised is None or missing:
         reason = (f"it has no {membrane} neuron circuit" if realised is None else
                   f"its synaptic inputs have no {', '.join(missing)} kinetics")
+        if realised is None and membrane in MEMBRANE_ALTERNATIVES:
+            reason += f"; {MEMBRANE_ALTERNATIVES[membrane]}"
         raise MappingError(
             f"population '{population.label}': the {chip.name} chip cannot realise cell "
             f"type {kind}: {reason}. It realises "
@@ -163,9 +206,33 @@ def engine_receptor(population, receptor_type):
 
 
 def circuit_parameters(parameters):
-    """PyNN parameter arrays -> circuit parameter arrays (names only change)."""
-    return {circuit_name(name, PARAMETER_NAMES): np.asarray(value, dtype=float)
-            for name, value in parameters.items() if not name.endswith("locations")}
+    """PyNN parameter arrays -> circuit parameter arrays (names change; array
+    parameters are split into components, see :data:`COMPONENT_PADDING`)."""
+    mapped = {}
+    for name, value in parameters.items():
+        if name.endswith("locations"):
+            continue
+        if name in COMPONENT_PADDING:
+            mapped.update(component_parameters(name, value))
+        else:
+            mapped[circuit_name(name, PARAMETER_NAMES)] = np.asarray(value, dtype=float)
+    return mapped
+
+
+def component_parameters(name, values):
+    """Split a per-neuron array parameter (e.g. GIF's ``tau_eta``) into
+    ``{name}1 .. {name}N`` arrays, N = GIF_COMPONENTS, padding shorter arrays with
+    inert components."""
+    rows = [np.atleast_1d(np.asarray(getattr(v, "value", v), dtype=float)) for v in values]
+    longest = max((row.size for row in rows), default=0)
+    if longest > GIF_COMPONENTS:
+        raise MappingError(f"parameter '{name}' has {longest} components; the circuits "
+                           f"realise at most {GIF_COMPONENTS}. Combine or drop the "
+                           f"smallest components.")
+    table = np.full((len(rows), GIF_COMPONENTS), COMPONENT_PADDING[name])
+    for i, row in enumerate(rows):
+        table[i, :row.size] = row
+    return {f"{name}{k + 1}": table[:, k] for k in range(GIF_COMPONENTS)}
 
 
 def circuit_initial_values(initial_values):
@@ -187,7 +254,8 @@ def source_parameters(parameters):
 
 #: receptor kinetics -> kind of weight (the chip's weight limits are per kind)
 WEIGHT_KINDS = {"curr_exp": "current", "curr_alpha": "current", "cond_exp": "conductance",
-                "cond_alpha": "conductance", "voltage_jump": "voltage"}
+                "cond_alpha": "conductance", "voltage_jump": "voltage",
+                "graded": "dimensionless"}
 #: receptor parameters and the chip-model key that describes them
 RECEPTOR_PARAMETER_KEYS = {"tau": "tau_syn", "e": "e_syn", "gain": "gain_syn"}
 #: per-projection hardware options (``Projection(..., hardware={...})``)

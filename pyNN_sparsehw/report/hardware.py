@@ -7,7 +7,8 @@ the simulation, not estimated):
 - cores: which cores are used, neurons, synapses, synaptic memory and input axons of
   each, against the chip's limits;
 - populations: circuit, cores, activity, parameters clipped by their DAC range, the
-  representation error and the frozen mismatch of each parameter;
+  representation error and the frozen mismatch of each parameter; for circuits with
+  graded events (egru) the payload bits each event carries and their total;
 - projections: synapses and events, weight quantization (code bits, step, clipped,
   rounded to zero, RMS relative error), delay rounding, gain mismatch, routing hops
   and wiring cost, and the synaptic memory: the chosen encoding, its bits per core and
@@ -25,9 +26,12 @@ import numpy as np
 
 from ..chip import energy as energy_model
 from ..chip.memory import memory_size
+from ..engine.circuits import MEMBRANES
 from .texttable import table
 
-UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV"}
+UNITS = {"current": "nA", "conductance": "uS", "voltage": "mV", "dimensionless": "1"}
+#: bits of a graded event's payload on a chip that declares no fixed point (a double)
+FLOAT_PAYLOAD_BITS = 64
 MAX_CORE_ROWS = 16
 #: the text report lists parameters with at least this RMS representation error (the
 #: dict lists all)
@@ -76,6 +80,8 @@ class HardwareReport:
         events = engine.synaptic_event_counts() if engine is not None else {}
         populations = [_population_entry(description.populations[i], mapped, spikes.get(i), t)
                        for i, mapped in mapper.populations.items()]
+        for entry, mapped in zip(populations, mapper.populations.values()):
+            entry.update(_payload_entry(mapped, entry["spikes"], state.chip))
         labels = {p.index: p.label for p in description.populations}
         projections = [_projection_entry(mapped, labels, events.get(i), state.chip.weight_bits)
                        for i, mapped in mapper.projections.items()]
@@ -122,6 +128,12 @@ class HardwareReport:
             ["population", "cell type", "circuit", "neurons", "cores", "spikes", "rate (Hz)"],
             [[p["label"], p["cell_type"], p["circuit"], p["size"], _core_span(p["cores"]),
               _fmt(p["spikes"]), _fmt(p["mean_rate_hz"])] for p in self.populations]))
+        graded = [p for p in self.populations if "payload_bits_per_event" in p]
+        if graded:
+            lines.append(_header_table(
+                ["population", "graded events", "payload bits/event", "payload bits"],
+                [[p["label"], _fmt(p["spikes"]), p["payload_bits_per_event"],
+                  _fmt(p["payload_bits"])] for p in graded]))
         parameter_rows = [
             [p["label"], name, _fmt(q.get("clipped")), percent(q.get("rms_relative_error")),
              _sigma(q.get("mismatch_sigma"), q.get("mismatch_relative"))]
@@ -251,6 +263,18 @@ def _population_entry(population, mapped, spikes, t):
     return dict(label=population.label, cell_type=population.cell_type, size=population.size,
                 circuit=circuit, cores=cores, spikes=spikes, mean_rate_hz=rate,
                 parameters=parameters)
+
+
+def _payload_entry(mapped, spikes, chip):
+    """Graded events: bits of payload per event (the chip's fixed point of the payload
+    variable; 64 for a floating-point chip) and in total; {} for binary spikes."""
+    membrane = MEMBRANES.get(mapped.spec.membrane)
+    if membrane is None or not membrane.payload:
+        return {}
+    fixed = chip.state_resolution.get(membrane.payload.removesuffix("_sent"))
+    bits = int(fixed["bits"]) if fixed else FLOAT_PAYLOAD_BITS
+    return dict(payload_bits_per_event=bits,
+                payload_bits=None if spikes is None else int(spikes) * bits)
 
 
 def _projection_entry(mapped, labels, events, weight_bits):

@@ -115,3 +115,80 @@ class PointNeuron(cells.PointNeuron):
 __all__ += ["LIF", "AdExp", "PointNeuron", "CurrExpPostSynapticResponse",
             "CondExpPostSynapticResponse", "CondAlphaPostSynapticResponse", "ExpPSR",
             "AlphaPSR"]
+
+
+# ---------------------------------------------------------------- adaptive threshold
+from pyNN.standardmodels import StandardCellType                   # noqa: E402
+
+
+class ALIF_curr_delta(StandardCellType):
+    """Leaky integrate-and-fire neuron with an adaptive threshold (LSNN, Bellec et al.
+    2018): NEST's ``eprop_iaf_adapt`` without its plasticity (see docs/alif.rst).
+
+    Synaptic inputs are voltage jumps (mV). The threshold is ``v_thresh + beta*b``;
+    ``b`` (dimensionless) decays with ``tau_a`` and grows by 1 with each spike, one
+    time step after it. A spike subtracts ``v_thresh - v_rest`` from ``v``; for
+    ``tau_refrac`` after it the neuron cannot spike, but ``v`` keeps integrating.
+    """
+
+    default_parameters = {
+        'v_rest': -65.0,      # resting (leak) potential, mV
+        'cm': 1.0,            # membrane capacitance, nF
+        'tau_m': 20.0,        # membrane time constant, ms
+        'tau_refrac': 2.0,    # refractory period, ms
+        'i_offset': 0.0,      # constant input current, nA
+        'v_thresh': -50.0,    # base threshold, mV
+        'tau_a': 200.0,       # time constant of the threshold adaptation, ms
+        'beta': 1.7,          # threshold increase per unit of b, mV
+    }
+    recordable = ['spikes', 'v', 'b']
+    conductance_based = False
+    voltage_based_synapses = True
+    default_initial_values = {'v': -65.0, 'b': 0.0}
+    units = {
+        'v': 'mV', 'b': 'dimensionless', 'v_rest': 'mV', 'cm': 'nF', 'tau_m': 'ms',
+        'tau_refrac': 'ms', 'i_offset': 'nA', 'v_thresh': 'mV', 'tau_a': 'ms', 'beta': 'mV',
+    }
+    translations = build_translations(*[(name, name) for name in default_parameters])
+
+
+__all__ += ["ALIF_curr_delta"]
+
+GIF_cond_exp = _standard(cells.GIF_cond_exp)
+__all__ += ["GIF_cond_exp"]
+
+
+# ---------------------------------------------------------------- event-based GRU
+class EGRU(StandardCellType):
+    """Event-based gated recurrent unit (Subramoney et al. 2023), updated once per time
+    step (see docs/egru.rst).
+
+    Four synaptic inputs, one per gate input: ``update``, ``reset``,
+    ``candidate_input`` and ``candidate_recurrent`` (the reset gate multiplies only
+    the last). Each step, with the sums a_* of the events received:
+    ``u = sigmoid(a_update + b_update)``, ``r = sigmoid(a_reset + b_reset)``,
+    ``c = u tanh(a_candidate_input + b_candidate + r (a_candidate_recurrent +
+    b_candidate_recurrent)) + (1 - u) c``. A unit emits an event when ``c >= theta``;
+    the event is *graded*: it carries the value ``y = c`` (a target adds weight * y),
+    as Loihi 2's graded spikes carry a payload (Orchard et al. 2021). The reset
+    subtracts ``theta``. A spike from a spike source carries 1. Everything is
+    dimensionless; weights too.
+    """
+
+    default_parameters = {
+        'b_update': 0.0,                # update gate bias
+        'b_reset': 0.0,                 # reset gate bias
+        'b_candidate': 0.0,             # candidate bias (input part)
+        'b_candidate_recurrent': 0.0,   # candidate bias (recurrent part, reset-gated)
+        'theta': 0.3,                   # event threshold
+    }
+    recordable = ['spikes', 'c', 'y']
+    receptor_types = ("update", "reset", "candidate_input", "candidate_recurrent")
+    conductance_based = False
+    default_initial_values = {'c': 0.0, 'y': 0.0}
+    units = {name: 'dimensionless' for name in
+             list(default_parameters) + list(default_initial_values)}
+    translations = build_translations(*[(name, name) for name in default_parameters])
+
+
+__all__ += ["EGRU"]

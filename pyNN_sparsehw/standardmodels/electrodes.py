@@ -11,6 +11,7 @@ from pyNN import common
 from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import electrodes, build_translations, StandardCurrentSource
 
+from .. import validation
 from ..populations import resolve_cells
 from ..simulator import state
 
@@ -26,16 +27,25 @@ class CurrentSourceMixin(StandardCurrentSource):
         self.set_native_parameters(self.translate(parameter_space))
         self._description = state.description.add_current_source(
             kind=type(self).__name__, source=self)
+        self._generation = state.generation
         self._recording = False
 
     # PyNN asks backends for these two
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
+        updated = dict(self._native)
         for name, value in parameters.items():
             if isinstance(value, Sequence):
                 value = np.asarray(value.value, dtype=float)
-            self._native[name] = value
+            updated[name] = value
+        validation.check_current_source(f"{type(self).__name__} {self._description_label()}",
+                                        updated, self.default_parameters)
+        self._native.update(updated)
         self._check_parameters()
+
+    def _description_label(self):
+        description = self.__dict__.get("_description")  # (PyNN's __getattr__ reads parameters)
+        return f"#{description.index}" if description is not None else "(new)"
 
     def get_native_parameters(self):
         return ParameterSpace(dict(self._native))
@@ -45,6 +55,8 @@ class CurrentSourceMixin(StandardCurrentSource):
 
     def inject_into(self, cells):
         """Inject this current into a Population, PopulationView, Assembly or ID list."""
+        validation.check_current(self, state.generation, "inject")
+        validation.check_current(cells, state.generation, "inject current into")
         targets = self._description.targets
         for population, indices in _cells_by_population(cells):
             if not population.celltype.injectable:

@@ -1,6 +1,6 @@
 """What is trained: layers of rate-coded spiking neurons and the projections between
-them, described once and used by both the software model (:mod:`.model`) and the chip
-runner (:mod:`.chip`).
+them, described once and used by both the trained model and its twin (:mod:`.model`)
+and the chip runner (:mod:`.chip`).
 
 The first layer is the input (spike sources); every other layer is a population of
 current-based LIF neurons (PyNN's ``IF_curr_exp``). A projection connects every
@@ -37,7 +37,7 @@ class Architecture:
 
     Projections must run from an earlier layer to a later one (feed-forward); a
     projection onto the input or backwards would make the network recurrent, which
-    the rate model of :mod:`.model` does not describe.
+    which the digits trainer does not use.
     """
     layers: tuple
     projections: tuple
@@ -58,7 +58,7 @@ class Architecture:
             if order[post] <= order[pre]:
                 raise ValueError(
                     f"projection {pre!r} -> {post!r} is recurrent (it does not run from "
-                    f"an earlier layer to a later one); the rate model trains feed-forward "
+                    f"an earlier layer to a later one); Architecture describes feed-forward "
                     f"networks only. Order the layers input first.")
         unfed = [name for name in names[1:] if not any(p == name for _, p in self.projections)]
         if unfed:

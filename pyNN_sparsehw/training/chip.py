@@ -130,10 +130,11 @@ class ChipNetwork:
         return grid
 
     # -------------------------------------------------------------------- run
-    def run(self, x):
+    def record(self, x):
         """Show samples `x` (rows of intensities in [0, 1]) one after another and
-        return the spike counts per window of every layer, name -> (samples,
-        neurons); the input's counts are those of the trains shown."""
+        return the spikes of every layer per time step of each sample's period,
+        name -> array (steps, samples, neurons) (see
+        :meth:`.encoding.RateCode.window_spikes`); the input's are those shown."""
         x = np.asarray(x, dtype=float)
         code = self.code
         sim.reset()
@@ -145,37 +146,14 @@ class ChipNetwork:
                             [len(st) for st in spiketrains]).astype(np.int64)
         times = np.concatenate([np.asarray(st.magnitude, dtype=float) for st in spiketrains]
                                + [np.zeros(0)])
-        every = code.window_counts(senders, times, self.neurons.size, len(x))
-        counts = {names[0]: code.counts(x)}
+        every = code.window_spikes(senders, times, self.neurons.size, len(x))
+        spikes = {names[0]: code.spike_tensor(x)}
         for name in names[1:]:
             first = self._first[name]
-            counts[name] = every[:, first:first + self.architecture.size(name)]
-        return counts
+            spikes[name] = every[:, :, first:first + self.architecture.size(name)]
+        return spikes
 
-
-def measure_transfer(x, code, neuron, n_probe=200, weight_range=(-0.05, 0.2),
-                     weight_spread=0.1, seed=0, setup_kwargs=None):
-    """Mean input currents and spike counts of probe neurons driven by rate-coded `x`.
-
-    Each of `n_probe` LIF neurons (parameters `neuron`) receives every input with
-    weights drawn around its own mean (means spaced evenly over `weight_range`, nA,
-    spread `weight_spread`), so that together they span the currents from silence to
-    strong firing. Returns (currents (samples, n_probe) in nA, counts (samples,
-    n_probe)), ready for :func:`.transfer.fit_transfer`. `setup_kwargs` default to
-    the ideal chip.
-    """
-    from .architecture import Architecture
-
-    x = np.asarray(x, dtype=float)
-    n_input = x.shape[1]
-    architecture = Architecture((("input", n_input), ("probe", int(n_probe))),
-                                (("input", "probe"),), neuron)
-    rng = np.random.default_rng(seed)
-    means = np.linspace(weight_range[0], weight_range[1], int(n_probe))
-    weights = rng.normal(means, weight_spread, (n_input, int(n_probe)))
-    limit = float(np.abs(weights).max())
-    chip = ChipNetwork(architecture, code, limit, setup_kwargs or {"chip": "ideal"})
-    chip.write_weights({("input", "probe"): weights})
-    counts = chip.run(x)
-    currents = neuron.tau_syn / code.window * counts["input"] @ weights
-    return currents, counts["probe"]
+    def run(self, x):
+        """Show samples `x` and return the spike counts per window of every layer,
+        name -> (samples, neurons); the input's counts are those of the trains shown."""
+        return {name: spikes.sum(axis=0) for name, spikes in self.record(x).items()}

@@ -69,6 +69,36 @@ class RateCode:
         """Spikes each input emits per sample, shape (samples, inputs)."""
         return self._times(x)[1].sum(axis=-1).astype(float)
 
+    @property
+    def steps(self):
+        """Time steps in one period (window and gap)."""
+        return int(round(self.period / self.dt))
+
+    def spike_tensor(self, x):
+        """The inputs' spikes per time step of each sample's period, as the engine
+        emits them (a spike labelled T, from the period's start, in step T/dt - 1):
+        array (steps, samples, inputs) of 0/1."""
+        times, exists = self._times(x)
+        n_samples, n_inputs, _ = times.shape
+        spikes = np.zeros((self.steps, n_samples, n_inputs))
+        sample, source, k = np.nonzero(exists)
+        step = np.rint(times[sample, source, k] / self.dt).astype(np.int64) - 1
+        spikes[step, sample, source] = 1.0
+        return spikes
+
+    def window_spikes(self, senders, times, n_neurons, n_samples, t_start=0.0):
+        """Recorded spikes per (step of the period, sample, neuron), as
+        :meth:`window_counts` assigns them to samples: array (steps, samples,
+        neurons); a spike labelled T falls in step (T - onset)/dt - 1 of its sample."""
+        senders = np.asarray(senders, dtype=np.int64)
+        times = np.asarray(times, dtype=float) - t_start
+        sample = np.floor((times - self.dt / 2) / self.period).astype(np.int64)
+        step = np.rint((times - sample * self.period) / self.dt).astype(np.int64) - 1
+        inside = (sample >= 0) & (sample < n_samples)
+        spikes = np.zeros((self.steps, n_samples, n_neurons))
+        spikes[step[inside], sample[inside], senders[inside]] = 1.0
+        return spikes
+
     def spike_trains(self, x, t_start=0.0):
         """Spike times (ms) of each input for samples `x` shown from `t_start` on.
 

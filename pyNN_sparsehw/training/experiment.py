@@ -1,5 +1,5 @@
-"""The whole experiment: fit the rate model to the ideal chip, train in software,
-deploy to a chip (stage by stage: uncalibrated, calibrated...), train in the loop.
+"""The whole experiment: train the nominal chip's twin in software, deploy to a chip
+(stage by stage: uncalibrated, calibrated...), train in the loop.
 
 Each stage is a set of extra ``sim.setup`` keywords. A stage whose keywords this
 version of pyNN.sparsehw does not know (e.g. ``calibration`` before calibration
@@ -16,12 +16,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .architecture import Architecture, NeuronParameters
-from .chip import ChipNetwork, measure_transfer
+import torch
+
+from .chip import ChipNetwork
 from .data import load_digits
 from .encoding import RateCode
-from .model import RateNetwork
-from .trainer import InTheLoopTrainer, evaluate_on_chip, train_software
-from .transfer import fit_transfer
+from .model import ArchitectureTwin, SpikingNetwork, predict
+from .trainer import InTheLoopTrainer, evaluate_on_chip, output_loss, train_software
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class Config:
 
     hidden : neurons in the hidden layer; code : the presentation (:class:`RateCode`);
     neuron : parameters of every neuron; weight_limit : largest weight (nA);
-    readout_scale : logit per output spike; test_fraction, data_seed : the split;
-    probe_samples, probe_neurons : the ideal-chip measurement of the transfer
-    function; software_epochs, software_batch, software_rate : offline training
+    readout_scale : logit per output spike; init_weight : initial weights' standard
+    deviation times sqrt(fan-in) (nA); test_fraction, data_seed : the split;
+    software_epochs, software_batch, software_rate : offline training in the twin
     (Adam step, nA); iterations, batch_size, loop_rate : in-the-loop training;
     model_seed : initial weights and sample order; rng_seed : the simulator's seed
     (trial-to-trial noise); test_samples : how many test samples to use (None: all).
@@ -61,12 +62,11 @@ class Config:
     neuron: NeuronParameters = field(default_factory=NeuronParameters)
     weight_limit: float = 0.5
     readout_scale: float = 1.0
+    init_weight: float = 3.0
     test_fraction: float = 0.2
     data_seed: int = 0
-    probe_samples: int = 40
-    probe_neurons: int = 200
-    software_epochs: int = 40
-    software_batch: int = 32
+    software_epochs: int = 15
+    software_batch: int = 128
     software_rate: float = 0.01
     iterations: int = 30
     batch_size: int = 50
@@ -78,12 +78,11 @@ class Config:
 
 @dataclass
 class SoftwareResult:
-    """The software side: data, fitted transfer function, trained weights."""
+    """The software side: data, weights trained in the nominal chip's twin, and
+    (loss, accuracy) per epoch."""
     config: Config
     data: object
     architecture: Architecture
-    transfer: object
-    transfer_rms: float
     weights: dict
     history: list
     test_loss: float
@@ -103,15 +102,14 @@ class SoftwareResult:
                              f"{', '.join(self.DEPLOYMENT_FIELDS)} can change here")
         config = replace(self.config, **changes)
         x, y = evaluation_set(config, self.data)
-        model = self.model()
-        loss, acc = model.loss(model.forward(config.code.counts(x)), y)
+        loss, acc = evaluate_in_twin(self.model(), config.code, x, y)
         return replace(self, config=config, test_loss=loss, test_accuracy=acc)
 
     def model(self):
-        """A fresh :class:`RateNetwork` holding a copy of the trained weights."""
+        """A fresh :class:`SpikingNetwork` holding a copy of the trained weights."""
         c = self.config
-        model = RateNetwork(self.architecture, self.transfer, c.code.window, c.weight_limit,
-                            c.readout_scale, seed=c.model_seed)
+        model = SpikingNetwork(self.architecture, c.weight_limit, c.readout_scale,
+                               seed=c.model_seed, init_weight=c.init_weight)
         model.set_weights(self.weights)
         return model
 
@@ -145,27 +143,29 @@ def evaluation_set(config, data):
     return data.x_test[:n], data.y_test[:n]
 
 
+def evaluate_in_twin(model, code, x, y):
+    """(loss, accuracy) of `model` in the nominal chip's twin on samples `x`."""
+    twin = ArchitectureTwin.nominal(model.architecture, code.dt, model.dtype)
+    _, counts = predict(model, twin, code, x)
+    return output_loss(model, counts, y)
+
+
 def train_offline(config, progress=True):
-    """Fit the transfer function on the ideal chip, then train the software model."""
+    """Train the network in the nominal chip's twin (torch, Adam)."""
     start = time.perf_counter()
+    torch.manual_seed(config.model_seed)
     data = load_digits(config.test_fraction, config.data_seed)
-    currents, counts = measure_transfer(data.x_train[:config.probe_samples], config.code,
-                                        config.neuron, config.probe_neurons,
-                                        seed=config.model_seed,
-                                        setup_kwargs={"chip": "ideal",
-                                                      "rng_seed": config.rng_seed})
-    transfer, rms = fit_transfer(currents, counts, config.neuron, config.code.window)
     architecture = Architecture.feed_forward(data.x_train.shape[1], config.hidden,
                                              data.n_classes, neuron=config.neuron)
-    model = RateNetwork(architecture, transfer, config.code.window, config.weight_limit,
-                        config.readout_scale, seed=config.model_seed)
+    model = SpikingNetwork(architecture, config.weight_limit, config.readout_scale,
+                           seed=config.model_seed, init_weight=config.init_weight)
     history = train_software(model, config.code, data.x_train, data.y_train,
                              config.software_epochs, config.software_batch,
                              config.software_rate, config.model_seed, progress)
     x_test, y_test = evaluation_set(config, data)
-    loss, acc = model.loss(model.forward(config.code.counts(x_test)), y_test)
-    return SoftwareResult(config, data, architecture, transfer, rms, model.copy_weights(),
-                          history, loss, acc, time.perf_counter() - start)
+    loss, acc = evaluate_in_twin(model, config.code, x_test, y_test)
+    return SoftwareResult(config, data, architecture, model.numpy_weights(), history, loss,
+                          acc, time.perf_counter() - start)
 
 
 def open_chip(software, setup_kwargs):
@@ -203,8 +203,8 @@ def run_stage(software, stage, chip="analog", chip_seed=0, progress=True):
         model, network, x_test, y_test)
     if stage.in_the_loop and c.iterations > 0:
         trainer = InTheLoopTrainer(model, network, software.data.x_train,
-                                   software.data.y_train, x_test, y_test, c.batch_size,
-                                   c.loop_rate, seed=c.model_seed)
+                                   software.data.y_train, c.batch_size, c.loop_rate,
+                                   seed=c.model_seed)
         result.history = trainer.train(
             c.iterations, progress,
             description=f"{network.chip.name} seed {network.chip_seed} {stage.name}")

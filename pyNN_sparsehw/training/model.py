@@ -1,40 +1,33 @@
-"""The differentiable software model: expected spike counts, layer by layer.
+"""The trained network in torch: signed weights of an architecture, run through the
+chip's twin (:mod:`.twin`) in discrete time.
 
-Each neuron's mean input current (nA) is the sum over its projections of weight
-times presynaptic spikes per window, times the charge factor ``tau_syn / window``
-(a spike of weight w delivers w * tau_syn nA ms, spread over the window). Its
-expected count per window is the fitted transfer function of that current
-(:mod:`.transfer`). The output layer's counts, scaled by `readout_scale`, are the
-logits of a softmax cross-entropy loss.
+:class:`SpikingNetwork` holds one signed weight matrix (nA) per projection of an
+:class:`~.architecture.Architecture`. :class:`ArchitectureTwin` says how a chip
+realises it: the neuron parameters of every layer, the quantization of each of the
+two PyNN projections (excitatory: the positive weights; inhibitory: the negative
+ones), the gain of every synapse, the delay. Either nominal (the parameters as
+written, which is what the `ideal` chip realises) or read from a chip instance
+(:meth:`ArchitectureTwin.from_chip`: its frozen mismatch and quantization).
 
-:meth:`RateNetwork.gradients` back-propagates through the model *evaluated at given
-activities*: with the model's own activities it is exact back-propagation; with the
-counts the chip recorded it is the in-the-loop rule of Schmitt et al. (2017) and
-hxtorch, where the forward pass is the hardware's and only the backward pass is the
-model's, so that training corrects what the model does not know (mismatch,
-quantization). Errors then flow through the recorded counts, and each neuron's slope
-is taken where it really operates: at the current for which the model fires the
-count the chip recorded.
+The forward pass gives every layer's spikes per time step of each sample's period;
+the output layer's spike counts, times `readout_scale`, are the logits of a softmax
+cross-entropy. With recorded spikes substituted (``substitute=``), the forward
+values are the chip's and the gradients the twin's (the chip in the loop).
 """
 
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import numpy as np
+import torch
 
-#: spikes per window that stand for a silent neuron's operating point (see
-#: RateNetwork.operating_current)
-SILENT_COUNT = 0.1
-
-
-def softmax(logits):
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
+from .twin import TwinPopulation, TwinProjection, WeightQuantizer, simulate
+from .twin.neurons import LIFParameters
 
 
 def cross_entropy(logits, labels):
-    """Mean softmax cross-entropy (nats) of integer `labels`."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=1))
-    return float(np.mean(log_norm - shifted[np.arange(labels.size), labels]))
+    """Mean softmax cross-entropy (nats) of integer `labels` (a torch scalar)."""
+    return torch.nn.functional.cross_entropy(logits, torch.as_tensor(labels, dtype=torch.int64))
 
 
 def accuracy(scores, labels):
@@ -42,129 +35,182 @@ def accuracy(scores, labels):
     outputs counts 1/k (the expected accuracy of breaking ties at random), so equal
     spike counts are neither rewarded nor penalised by a choice of order."""
     scores = np.asarray(scores, dtype=float)
+    labels = np.asarray(labels)
     top = scores == scores.max(axis=1, keepdims=True)
     return float(np.mean(top[np.arange(labels.size), labels] / top.sum(axis=1)))
 
 
-class RateNetwork:
-    """Software model of an :class:`~.architecture.Architecture` under a rate code.
+@contextmanager
+def one_thread():
+    """Run torch on one thread inside the block. The twin's tensors are small: a
+    second thread only adds synchronisation, and on a loaded machine its waits slow
+    each step tenfold (measured)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def key_name(key):
+    """"pre->post": the name of projection (pre, post)."""
+    return f"{key[0]}->{key[1]}"
+
+
+@dataclass
+class ArchitectureTwin:
+    """How a chip realises an architecture, for the twin.
+
+    populations : {layer: TwinPopulation} of every neuron layer
+    quantizers : {(pre, post): (excitatory, inhibitory) WeightQuantizer}
+    gains : {(pre, post): (excitatory, inhibitory) tensors (n_pre, n_post)} or None
+    delay : delay of every projection in whole steps
+    dt : time step (ms)
+    """
+    populations: dict
+    quantizers: dict
+    gains: dict
+    delay: int
+    dt: float
+
+    @classmethod
+    def nominal(cls, architecture, dt, dtype=torch.float32):
+        """The parameters as written (the `ideal` chip): exact, floating-point weights."""
+        n = architecture.neuron
+        populations = {}
+        for name in architecture.names[1:]:
+            size = architecture.size(name)
+
+            def full(value, size=size):
+                return torch.full((size,), float(value), dtype=dtype)
+
+            parameters = LIFParameters(full(n.tau_m), full(n.cm), full(n.v_rest),
+                                       full(n.v_reset), full(n.v_thresh), full(n.tau_refrac),
+                                       full(n.i_offset), full(n.tau_syn), full(n.tau_syn),
+                                       full(0.0))
+            populations[name] = TwinPopulation(name, "lif", parameters, size)
+        quantizers = {key: (WeightQuantizer(), WeightQuantizer())
+                      for key in architecture.projections}
+        return cls(populations, quantizers, None, 1, float(dt))
+
+    @classmethod
+    def from_chip(cls, chip, dtype=torch.float32):
+        """The twin of a :class:`~.chip.ChipNetwork`'s chip instance."""
+        from .twin import delay_steps, synapse_gains, twin_population
+
+        populations = {}
+        for name in chip.architecture.names[1:]:
+            twin = twin_population(chip.layers[name], name, dtype=dtype)
+            populations[name] = twin
+        quantizers, gains, delays = {}, {}, set()
+        for key, pair in chip.projections.items():
+            quantizers[key] = tuple(WeightQuantizer.for_chip(chip.chip, prj.hardware)
+                                    for prj in pair)
+            gains[key] = tuple(torch.tensor(synapse_gains(prj), dtype=dtype) for prj in pair)
+            delays.update(delay_steps(prj) for prj in pair)
+        if len(delays) != 1:
+            raise ValueError(f"the chip network's projections have delays of {sorted(delays)} "
+                             f"steps; the architecture twin needs one delay")
+        return cls(populations, quantizers, gains, delays.pop(), chip.code.dt)
+
+    def projections(self, key, weight):
+        """The two twin projections (excitatory, inhibitory) of signed `weight`
+        (nA): quantized straight-through, times the synapses' gains."""
+        realised = []
+        for k, (receptor, part) in enumerate((("exc", torch.clamp(weight, min=0.0)),
+                                              ("inh", torch.clamp(weight, max=0.0)))):
+            w = self.quantizers[key][k](part)
+            if self.gains is not None:
+                w = w * self.gains[key][k]
+            realised.append(TwinProjection(key[0], key[1], receptor, w, self.delay))
+        return realised
+
+
+class SpikingNetwork(torch.nn.Module):
+    """Trainable signed weights (nA) of an architecture's projections.
 
     Parameters
     ----------
-    architecture : Architecture
-    transfer : callable with ``derivative``
-        Expected spikes per window of a neuron given its mean current (nA), e.g. a
-        fitted :class:`~.transfer.SoftplusTransfer`.
-    window : float
-        Presentation window (ms); with ``architecture.neuron.tau_syn`` it gives the
-        charge factor.
+    architecture : Architecture (feed-forward layers of ``IF_curr_exp`` neurons)
     weight_limit : float
-        Largest weight magnitude (nA); weights are kept within +-weight_limit.
+        Largest weight magnitude (nA); :meth:`clip_` keeps the weights within it.
     readout_scale : float
         Logit per output spike.
     seed : int
         Seed of the initial weights.
-    init_current : float
-        Standard deviation (nA) of the mean currents that the initial weights give
-        for presynaptic layers firing `init_count` spikes per window.
+    init_weight : float
+        Standard deviation (nA) of the initial weights times sqrt(fan-in).
+    dtype : torch dtype of the weights and of the simulation.
     """
 
-    def __init__(self, architecture, transfer, window, weight_limit=0.5, readout_scale=1.0,
-                 seed=0, init_current=0.3, init_count=2.0):
+    def __init__(self, architecture, weight_limit=0.5, readout_scale=1.0, seed=0,
+                 init_weight=1.5, dtype=torch.float32):
+        super().__init__()
         self.architecture = architecture
-        self.transfer = transfer
-        self.charge_factor = architecture.neuron.tau_syn / float(window)
         self.weight_limit = float(weight_limit)
         self.readout_scale = float(readout_scale)
+        self.dtype = dtype
         rng = np.random.default_rng(seed)
-        self.weights = {}
+        self.weights = torch.nn.ParameterDict()
         for pre, post in architecture.projections:
             n_pre = architecture.size(pre)
-            sigma = init_current / (self.charge_factor * init_count * np.sqrt(n_pre))
-            w = rng.normal(0.0, sigma, (n_pre, architecture.size(post)))
-            self.weights[(pre, post)] = np.clip(w, -self.weight_limit, self.weight_limit)
+            w = rng.normal(0.0, init_weight / np.sqrt(n_pre), (n_pre, architecture.size(post)))
+            self.weights[key_name((pre, post))] = torch.nn.Parameter(
+                torch.tensor(np.clip(w, -self.weight_limit, self.weight_limit), dtype=dtype))
 
-    # ---------------------------------------------------------------- forward
-    def currents(self, post, activity):
-        """Mean input current (nA) of layer `post` given the counts of its
-        presynaptic layers in `activity` (name -> (samples, neurons))."""
-        return sum(self.charge_factor * activity[pre] @ self.weights[(pre, post)]
-                   for pre, _ in self.architecture.incoming(post))
+    def weight(self, key):
+        return self.weights[key_name(key)]
 
-    def forward(self, input_counts):
-        """Expected counts per window of every layer (name -> (samples, neurons)),
-        from the input spike counts."""
-        names = self.architecture.names
-        activity = {names[0]: np.asarray(input_counts, dtype=float)}
-        for name in names[1:]:
-            activity[name] = self.transfer(self.currents(name, activity))
-        return activity
-
-    def logits(self, output_counts):
-        return self.readout_scale * np.asarray(output_counts, dtype=float)
-
-    def loss(self, activity, labels):
-        """(cross-entropy, accuracy) of the output layer's counts in `activity`."""
-        output = activity[self.architecture.output]
-        return cross_entropy(self.logits(output), labels), accuracy(output, labels)
-
-    # --------------------------------------------------------------- backward
-    def operating_current(self, name, activity, recorded):
-        """The current (nA) at which layer `name`'s slope is taken.
-
-        Model activity: the model's current. Recorded activity: the current at which
-        the transfer function gives the count each neuron really fired, so that a
-        chip neuron firing more (or less) than the model predicts, because of its
-        mismatch, is differentiated where it really operates. A silent neuron keeps
-        the model's current if that lies further below the onset than the current
-        of `SILENT_COUNT` spikes.
-        """
-        current = self.currents(name, activity)
-        if not recorded:
-            return current
-        counts = activity[name]
-        return np.where(counts > 0, self.transfer.inverse(counts, SILENT_COUNT),
-                        np.minimum(current, self.transfer.inverse(SILENT_COUNT)))
-
-    def gradients(self, activity, labels, recorded=False):
-        """Gradient of the mean loss with respect to every weight, back-propagated
-        through the model evaluated at `activity` (counts of every layer).
-
-        `recorded` False: `activity` is the model's own (:meth:`forward`), and this
-        is exact back-propagation. True: `activity` was recorded on a chip; the
-        errors flow through the recorded counts and the slopes are taken at the
-        chip's operating point (:meth:`operating_current`).
-
-        Returns ({projection: dL/dW (1/nA)}, loss, accuracy).
-        """
+    def forward(self, input_spikes, twin, substitute=None):
+        """Spikes of every neuron layer, {layer: tensor (steps, samples, n)}, for
+        input spikes (steps, samples, n_input); `substitute`: {layer: recorded
+        spikes} to put the chip's spikes in the forward pass."""
         arch = self.architecture
-        labels = np.asarray(labels, dtype=np.int64)
-        output = activity[arch.output]
-        n = labels.size
-        target = np.zeros_like(output)
-        target[np.arange(n), labels] = 1.0
-        error = {arch.output: self.readout_scale * (softmax(self.logits(output)) - target) / n}
-        gradients = {}
-        for name in reversed(arch.names[1:]):
-            current = self.operating_current(name, activity, recorded)
-            # a layer with no path to the output has no error
-            delta = error.pop(name, 0.0) * self.transfer.derivative(current)
-            for pre, post in arch.incoming(name):
-                gradients[(pre, post)] = self.charge_factor * activity[pre].T @ delta
-                if pre != arch.input:
-                    back = self.charge_factor * delta @ self.weights[(pre, post)].T
-                    error[pre] = error.get(pre, 0.0) + back
-        loss, acc = self.loss(activity, labels)
-        return gradients, loss, acc
+        projections = [prj for key in arch.projections
+                       for prj in twin.projections(key, self.weight(key))]
+        inputs = {arch.input: torch.as_tensor(input_spikes, dtype=self.dtype)}
+        substitute = {name: torch.as_tensor(s, dtype=self.dtype)
+                      for name, s in (substitute or {}).items()}
+        spikes, _ = simulate([twin.populations[name] for name in arch.names[1:]], projections,
+                             inputs, inputs[arch.input].shape[0], twin.dt, substitute,
+                             record=())
+        return spikes
 
-    def clip(self):
+    def logits(self, output_spikes):
+        """Output spike counts per sample times `readout_scale`."""
+        return self.readout_scale * output_spikes.sum(dim=0)
+
+    def loss(self, spikes, labels):
+        """(cross-entropy tensor, accuracy) of the output layer in `spikes`."""
+        output = spikes[self.architecture.output]
+        logits = self.logits(output)
+        return cross_entropy(logits, labels), accuracy(logits.detach().numpy(), labels)
+
+    @torch.no_grad()
+    def clip_(self):
         """Keep every weight within +-weight_limit."""
-        for key, w in self.weights.items():
-            np.clip(w, -self.weight_limit, self.weight_limit, out=w)
+        for w in self.weights.values():
+            w.clamp_(-self.weight_limit, self.weight_limit)
 
-    def copy_weights(self):
-        return {key: w.copy() for key, w in self.weights.items()}
+    def numpy_weights(self):
+        """{(pre, post): weights (nA) as numpy arrays}, e.g. to write to a chip."""
+        return {key: self.weight(key).detach().numpy().astype(float).copy()
+                for key in self.architecture.projections}
 
+    @torch.no_grad()
     def set_weights(self, weights):
-        for key in self.weights:
-            self.weights[key] = np.array(weights[key], dtype=float)
+        for key in self.architecture.projections:
+            self.weight(key).copy_(torch.as_tensor(np.asarray(weights[key]), dtype=self.dtype))
+
+
+@torch.no_grad()
+def predict(model, twin, code, x, batch_size=200):
+    """(logits, spike counts of the output) of the model on samples `x` in the twin."""
+    outputs = []
+    with one_thread():
+        for start in range(0, len(x), batch_size):
+            spikes = model(code.spike_tensor(x[start:start + batch_size]), twin)
+            outputs.append(spikes[model.architecture.output].sum(dim=0))
+    counts = torch.cat(outputs)
+    return model.readout_scale * counts, counts.numpy()

@@ -42,7 +42,7 @@ def plot_history(result, software_accuracy, path):
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     ax_loss.plot(it, [r.chip_loss for r in records], "o-", ms=3, label="chip (batch)")
     ax_loss.plot(it, [r.software_loss for r in records], "s--", ms=3,
-                 label="software model (batch)")
+                 label="twin alone (batch)")
     ax_loss.set(xlabel="iteration", ylabel="cross-entropy (nats)", yscale="log",
                 title="loss")
     ax_loss.legend()
@@ -50,9 +50,7 @@ def plot_history(result, software_accuracy, path):
     ax_acc.plot(it, [percent * r.chip_accuracy for r in records], "o-", ms=3,
                 label="chip (batch)")
     ax_acc.plot(it, [percent * r.software_accuracy for r in records], "s--", ms=3,
-                label="software model (batch)")
-    ax_acc.plot(it, [percent * r.software_test_accuracy for r in records], ":",
-                label="software model (test)")
+                label="twin alone (batch)")
     for value, style, label in [(software_accuracy, "k-", "software-trained, software (test)"),
                                 (result.transfer_accuracy, "r--", "naive transfer, chip (test)"),
                                 (result.loop_accuracy, "g-.", "after training, chip (test)")]:
@@ -69,8 +67,6 @@ def summary(software, ideal, results):
     """Everything the final table shows, as a JSON-ready dict."""
     return {
         "config": _jsonable(asdict(software.config)),
-        "transfer_function": software.transfer.as_dict(),
-        "transfer_fit_rms_spikes": software.transfer_rms,
         "test_samples": int(len(software.data.y_test) if software.config.test_samples is None
                             else software.config.test_samples),
         "software_accuracy": software.test_accuracy,

@@ -1,36 +1,38 @@
-"""Training: offline in the software model, then with the chip in the loop.
+"""Training with torch.optim: offline in the twin, then with the chip in the loop.
 
-In the loop (Schmitt et al. 2017; hxtorch), each iteration writes the current
-weights to the chip (the mapping quantizes them), runs a batch on the engine,
-records the spike counts of every layer, back-propagates through the software model
-evaluated at those recorded counts, and updates the weights, which stay within the
-chip's range.
+Offline, the twin of the nominal chip (:meth:`.model.ArchitectureTwin.nominal`)
+runs forward and back-propagates through time with the pseudo-derivative of its
+spikes. In the loop (Schmitt et al. 2017; hxtorch), each iteration writes the
+current weights to the chip (the mapping quantizes them), runs a batch on the
+engine, records the spikes of every layer, runs the twin of *this chip instance*
+(:meth:`.model.ArchitectureTwin.from_chip`: its mismatch, its quantization) with the
+recorded spikes substituted for its own (forward values from the chip, gradients
+from the twin), and takes an Adam step; the weights stay within the chip's range.
 """
 
 import time
 from dataclasses import dataclass, asdict
 
 import numpy as np
-from tqdm.auto import tqdm
+import torch
 
-from .optim import Adam
+from ..engine.progress import progress_bar
+from .model import ArchitectureTwin, accuracy, cross_entropy, one_thread
 
 
 @dataclass(frozen=True)
 class IterationRecord:
     """One training iteration.
 
-    `chip_*`: loss (nats) and accuracy of the chip's output counts on the batch
-    (before the update); `software_*`: the software model with the same weights on
-    the same batch; `software_test_accuracy`: the model after the update on the test
-    set; `seconds`: wall time of the iteration.
+    `chip_*`: loss (nats) and accuracy of the chip's output spikes on the batch
+    (before the update); `software_*`: the chip's twin alone (its own spikes) with
+    the same weights on the same batch; `seconds`: wall time of the iteration.
     """
     iteration: int
     chip_loss: float
     chip_accuracy: float
     software_loss: float
     software_accuracy: float
-    software_test_accuracy: float
     seconds: float
 
     def as_dict(self):
@@ -53,32 +55,54 @@ def batches(n_samples, batch_size, rng):
     return stream()
 
 
-def train_software(model, code, x, y, epochs=40, batch_size=32, learning_rate=0.01, seed=0,
-                   progress=True):
-    """Train `model` offline on samples `x` (intensities) with labels `y`.
+def train_software(model, code, x, y, epochs=15, batch_size=128, learning_rate=0.01, seed=0,
+                   progress=True, twin=None):
+    """Train `model` (a :class:`~.model.SpikingNetwork`) offline in `twin` (default:
+    the nominal chip) on samples `x` (intensities) with labels `y`, with Adam and a
+    cosine decay of its step over the epochs.
 
-    Returns the (loss, accuracy) on the training set after each epoch.
+    Returns the mean (loss, accuracy) over each epoch's batches.
     """
-    counts = code.counts(x)
+    twin = twin or ArchitectureTwin.nominal(model.architecture, code.dt, model.dtype)
+    spikes = code.spike_tensor(x)
+    y = np.asarray(y)
     stream = batches(len(y), batch_size, np.random.default_rng(seed))
-    optimizer = Adam(learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    # the step decays to 0 over the epochs (cosine), which settles the spiking twin
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
     history = []
-    for _ in tqdm(range(epochs), desc="software training", unit="epoch", disable=not progress):
-        for _ in range(len(y) // batch_size):
-            chosen = next(stream)
-            gradients, _, _ = model.gradients(model.forward(counts[chosen]), y[chosen])
-            optimizer.update(model.weights, gradients)
-            model.clip()
-        history.append(model.loss(model.forward(counts), y))
+    with progress_bar(epochs, "software training", "epochs",
+                      mode=None if progress else "off") as bar:
+        for _ in range(epochs):
+            losses, accuracies = [], []
+            for _ in range(len(y) // batch_size):
+                chosen = next(stream)
+                with one_thread():
+                    loss, acc = model.loss(model(spikes[:, chosen], twin), y[chosen])
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                model.clip_()
+                losses.append(loss.item())
+                accuracies.append(acc)
+            schedule.step()
+            history.append((float(np.mean(losses)), float(np.mean(accuracies))))
+            bar.update(1)
     return history
+
+
+def output_loss(model, counts, labels):
+    """(cross-entropy, accuracy) of output spike counts (samples, outputs)."""
+    logits = model.readout_scale * torch.as_tensor(counts, dtype=torch.float64)
+    return float(cross_entropy(logits, labels)), accuracy(counts, labels)
 
 
 def evaluate_on_chip(model, chip, x, y):
     """(loss, accuracy, output counts) of the model's weights run on `chip`."""
-    chip.write_weights(model.weights)
+    chip.write_weights(model.numpy_weights())
     output = chip.run(x)[model.architecture.output]
-    loss = model.loss({model.architecture.output: output}, y)
-    return loss[0], loss[1], output
+    loss, acc = output_loss(model, output, y)
+    return loss, acc, output
 
 
 class InTheLoopTrainer:
@@ -86,13 +110,11 @@ class InTheLoopTrainer:
 
     Parameters
     ----------
-    model : RateNetwork
+    model : SpikingNetwork
         Holds the weights being trained (floats; the chip stores them quantized).
     chip : ChipNetwork
     x, y : arrays
         Training samples (intensities) and labels.
-    x_test, y_test : arrays
-        Test set, for the software model's accuracy per iteration.
     batch_size : int
     learning_rate : float
         Adam's step (nA).
@@ -100,14 +122,12 @@ class InTheLoopTrainer:
         Order of the samples.
     """
 
-    def __init__(self, model, chip, x, y, x_test, y_test, batch_size=50, learning_rate=0.005,
-                 seed=0):
+    def __init__(self, model, chip, x, y, batch_size=50, learning_rate=0.005, seed=0):
         self.model = model
         self.chip = chip
         self.x, self.y = np.asarray(x, dtype=float), np.asarray(y)
-        self.test_counts = chip.code.counts(x_test)
-        self.y_test = np.asarray(y_test)
-        self.optimizer = Adam(learning_rate)
+        self.twin = ArchitectureTwin.from_chip(chip, model.dtype)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
         self._batches = batches(len(self.y), int(batch_size), np.random.default_rng(seed))
         self.history = []
 
@@ -116,16 +136,22 @@ class InTheLoopTrainer:
         start = time.perf_counter()
         chosen = next(self._batches)
         x, y = self.x[chosen], self.y[chosen]
-        self.chip.write_weights(self.model.weights)
-        activity = self.chip.run(x)
-        software_loss, software_accuracy = self.model.loss(
-            self.model.forward(activity[self.model.architecture.input]), y)
-        gradients, chip_loss, chip_accuracy = self.model.gradients(activity, y, recorded=True)
-        self.optimizer.update(self.model.weights, gradients)
-        self.model.clip()
-        _, test_accuracy = self.model.loss(self.model.forward(self.test_counts), self.y_test)
-        record = IterationRecord(len(self.history) + 1, chip_loss, chip_accuracy,
-                                 software_loss, software_accuracy, test_accuracy,
+        self.chip.write_weights(self.model.numpy_weights())
+        recorded = self.chip.record(x)
+        arch = self.model.architecture
+        inputs = recorded.pop(arch.input)
+        with one_thread():
+            with torch.no_grad():
+                software_loss, software_accuracy = self.model.loss(
+                    self.model(inputs, self.twin), y)
+            chip_loss, chip_accuracy = self.model.loss(
+                self.model(inputs, self.twin, substitute=recorded), y)
+            self.optimizer.zero_grad()
+            chip_loss.backward()
+            self.optimizer.step()
+        self.model.clip_()
+        record = IterationRecord(len(self.history) + 1, chip_loss.item(), chip_accuracy,
+                                 software_loss.item(), software_accuracy,
                                  time.perf_counter() - start)
         self.history.append(record)
         return record
@@ -133,10 +159,12 @@ class InTheLoopTrainer:
     def train(self, iterations, progress=True, description="in the loop"):
         """Run `iterations` steps with a progress bar; returns the new records."""
         records = []
-        bar = tqdm(range(int(iterations)), desc=description, unit="it", disable=not progress)
-        for _ in bar:
-            record = self.step()
-            records.append(record)
-            bar.set_postfix(chip_acc=f"{record.chip_accuracy:.3f}",
-                            loss=f"{record.chip_loss:.3f}")
+        with progress_bar(int(iterations), description, "it",
+                          mode=None if progress else "off") as bar:
+            for _ in range(int(iterations)):
+                record = self.step()
+                records.append(record)
+                bar.set_postfix(chip_acc=f"{record.chip_accuracy:.3f}",
+                                loss=f"{record.chip_loss:.3f}")
+                bar.update(1)
         return records

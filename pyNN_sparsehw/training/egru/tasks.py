@@ -1,0 +1,74 @@
+"""Sequence tasks as binary spike inputs, time first: x (T, N, I) in {0, 1}, labels (N,).
+
+Every sequence starts with one blank step (a spike source cannot emit at t = 0, see
+:mod:`.deploy`).
+
+* :func:`sequential_digits`: the 8x8 digits (scikit-learn, no download) read row by
+  row, each pixel's grey level as two thresholded channels (a thermometer code).
+* :func:`evidence_accumulation`: cues on a left or a right channel at random steps;
+  the label is the side that got more cues. It needs memory over the whole sequence
+  and integration of sparse, discrete evidence, the task spiking recurrent networks
+  with adaptation (LSNN) are known for, so it compares the event-based units with
+  spiking ones on their own ground.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import load_digits
+
+#: grey levels (of 16) at which the two channels of a pixel switch on
+DIGIT_LEVELS = (4.0 / 16.0, 10.0 / 16.0)
+
+
+@dataclass(frozen=True)
+class SequenceTask:
+    """Spike sequences (T, N, I) and labels for training and test."""
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+
+def _blank_first(x):
+    return np.concatenate([np.zeros_like(x[:1]), x])
+
+
+def sequential_digits(seed=0):
+    """8 steps of 16 binary inputs (8 pixels x 2 levels) plus the blank step."""
+    data = load_digits(seed=seed)
+
+    def encode(images):
+        rows = images.reshape(-1, 8, 8)
+        channels = np.stack([rows >= level for level in DIGIT_LEVELS], axis=-1)
+        return _blank_first(channels.reshape(-1, 8, 16).transpose(1, 0, 2).astype(float))
+    return SequenceTask("sequential digits", encode(data.x_train), data.y_train,
+                        encode(data.x_test), data.y_test, data.n_classes)
+
+
+def evidence_accumulation(n_train=1000, n_test=300, steps=24, cues=7, majority=0.8,
+                          channels_per_side=4, seed=0):
+    """Binary choice from `cues` cues at random steps, each on the majority side with
+    probability `majority`; a cue is a spike on all `channels_per_side` inputs of its
+    side. The label is the side with more cues (odd `cues`: no ties)."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    side = rng.integers(0, 2, n)
+    on_majority = rng.random((n, cues)) < majority
+    cue_side = np.where(on_majority, side[:, None], 1 - side[:, None])
+    label = (cue_side.sum(1) * 2 > cues).astype(np.int64)
+    times = np.sort(np.stack([rng.choice(steps, cues, replace=False) for _ in range(n)]), 1)
+    x = np.zeros((steps, n, 2 * channels_per_side))
+    for k in range(cues):
+        first = cue_side[:, k] * channels_per_side
+        for c in range(channels_per_side):
+            x[times[:, k], np.arange(n), first + c] = 1.0
+    x = _blank_first(x)
+    return SequenceTask("evidence accumulation", x[:, :n_train], label[:n_train],
+                        x[:, n_train:], label[n_train:], 2)
+
+
+__all__ = ["SequenceTask", "sequential_digits", "evidence_accumulation"]
