@@ -33,6 +33,10 @@ from .circuits import (KINETICS, MEMBRANES, PropagatorUpdate, integration_method
 
 logger = logging.getLogger("pyNN_sparsehw")
 
+__all__ = ["Slot", "NeuronBlock", "SynapseBlock", "StateRecord", "neuron_kind",
+           "spike_array_events", "build_neuron_blocks", "build_synapse_blocks",
+           "build_state_monitors"]
+
 
 @dataclass
 class Slot:

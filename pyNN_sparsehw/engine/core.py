@@ -29,8 +29,8 @@ import numpy as np
 import brian2
 from brian2 import ms, second
 
-from .blocks import (NeuronBlock, SynapseBlock, build_neuron_blocks, build_state_monitors,
-                     build_synapse_blocks, spike_array_events)
+from .blocks import (build_neuron_blocks, build_state_monitors, build_synapse_blocks,
+                     spike_array_events)
 from .progress import SimulationProgress
 
 logger = logging.getLogger("pyNN_sparsehw")
@@ -341,4 +341,4 @@ class Engine:
         return counts
 
 
-__all__ = ["Engine", "NeuronBlock", "SynapseBlock"]
+__all__ = ["Engine"]
