@@ -10,8 +10,11 @@
 #   make conformance [ARGS=...]    PyNN 0.13.0's system scenarios on pyNN.sparsehw
 #                                  e.g. make conformance ARGS="-k test_setup"
 #   make examples [ARGS=...]       PyNN 0.13.0's example scripts, unchanged, on pyNN.sparsehw
-#   make benchmark [ARGS=...]      Vogels-Abbott COBA: sparsehw vs nest vs brian2
-#                                  e.g. make benchmark ARGS="--n 1000 --repeat-warm"
+#   make benchmark [ARGS=...]      engine at scale: sparsehw vs nest (1 thread) on
+#                                  Vogels-Abbott 4k/16k/64k and a layered 8k network
+#                                  (~15 min), e.g. ARGS="--cases va4000 --tstop 100"
+#   make va-benchmark [ARGS=...]   Vogels-Abbott COBA: sparsehw vs nest vs brian2
+#                                  e.g. make va-benchmark ARGS="--n 1000 --repeat-warm"
 #   make encodings                 synaptic memory encodings: information bound,
 #                                  throughput (10M synapses), fit to Schaefer et al. 2020
 #   make compare [ARGS=...]        sparsehw compare vs nest: Vogels-Abbott (full size) and
@@ -54,8 +57,9 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_REF  := $(VENV)/.installed-reference
 STAMP_DOCS := $(VENV)/.installed-docs
 
-.PHONY: venv install install-reference test test-long demo conformance examples benchmark encodings compare \
-        calibration compensation associative-memory train-demo schaefer nir-demo egru-demo sweep-benchmark docs clean distclean
+.PHONY: venv install install-reference test test-long demo conformance examples benchmark va-benchmark \
+        encodings compare calibration compensation associative-memory train-demo schaefer \
+        nir-demo egru-demo sweep-benchmark docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -105,6 +109,9 @@ examples: $(STAMP_TEST)
 	$(VPY) conformance/run_examples.py $(ARGS)
 
 benchmark: $(STAMP_REF)
+	$(VPY) benchmarks/scale_benchmark.py $(ARGS)
+
+va-benchmark: $(STAMP_REF)
 	$(VPY) benchmarks/va_benchmark.py $(ARGS)
 
 encodings: $(STAMP_TEST)

@@ -85,7 +85,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chip=None,
         Seed for the random numbers drawn during the simulation (Poisson sources,
         noisy currents). The same seed gives the same spikes.
     codegen : str
-        Brian2 code-generation target: "numpy" (default; builds fastest) or "cython".
+        Brian2 code-generation target: "numpy" (default; nothing to compile) or
+        "cython" (compiled once per circuit kind and machine, then cached: worth it
+        for long runs of networks of 1,000-4,000 neurons; see docs/engine.rst).
     """
     max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
     timestep = validation.check_timestep(timestep)

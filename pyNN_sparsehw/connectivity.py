@@ -183,8 +183,19 @@ def _one_to_one(connector, projection):
 
 
 def _fixed_probability(connector, projection):
-    p = connector.p_connect
-    return _probabilistic(connector, projection, lambda pre, post: p)
+    """The same draws as :func:`_probabilistic`; with one probability for every pair,
+    only the kept pairs' indices are formed (from the positions of the draws)."""
+    n_pre, n_post = projection.shape
+    rng = deepcopy(connector.rng)
+    pres, posts = [], []
+    for start, stop in _column_blocks(n_pre, n_post):
+        kept = np.flatnonzero(_uniform_by_column(rng, n_pre, start, stop) <
+                              connector.p_connect)
+        pre, post = kept % n_pre, start + kept // n_pre
+        allowed = _self_connection_mask(connector, projection, pre, post)
+        pres.append(pre if allowed is None else pre[allowed])
+        posts.append(post if allowed is None else post[allowed])
+    return np.concatenate(pres), np.concatenate(posts)
 
 
 def _distance_dependent(connector, projection):

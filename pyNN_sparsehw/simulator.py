@@ -159,6 +159,7 @@ class State(common.control.BaseState):
         for index, mapped in mapper.projections.items():
             if index not in engine.synapses:
                 engine.add_synapse_group(mapped.spec)
+        engine.build()
         self.update_current_sources()
         for recorder in self.recorders:
             recorder._finalize()

@@ -14,7 +14,7 @@ from pyNN_sparsehw.engine.integrators import HEADER, CachedIntegrator
 SCRIPT = """
 import pyNN.sparsehw as sim
 sim.setup(timestep=0.1, chip="ideal")
-cell = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))
+cell = sim.Population(1, sim.IF_cond_exp(i_offset=1.0))
 cell.record("spikes")
 sim.run(100.0)
 print(len(cell.get_data().segments[0].spiketrains[0]))

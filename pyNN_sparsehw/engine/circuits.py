@@ -320,6 +320,82 @@ def receptor_equations(receptors):
     return "".join(equations), parameters, states
 
 
+class Propagators:
+    """Exact integration of the leaky membrane with exponential current receptors,
+    from per-neuron propagators computed once (as NEST's iaf_psc_exp does).
+
+    Brian2's ``exact`` method derives the same solution but evaluates a dozen
+    exponentials per neuron and step; here they are per-neuron variables
+    (``P_v``, ``P_{r}``, ``P_decay_{r}``), recomputed by :meth:`compute` when a time
+    constant or the capacitance changes. During the refractory period v stays, the
+    currents decay. Applicable when every receptor is ``curr_exp`` or
+    ``voltage_jump`` (:func:`propagators_for`).
+    """
+
+    def __init__(self, receptors):
+        self.currents = [r for r, kind in receptors.items() if kind == "curr_exp"]
+
+    def inputs(self):
+        """The parameters the propagators depend on."""
+        return {"tau_m", "c_m", *(f"tau_{r}" for r in self.currents)}
+
+    def declarations(self):
+        """Brian2 declarations of the propagator variables."""
+        return "P_v : 1\n" + "".join(f"P_{r} : ohm\nP_decay_{r} : 1\n" for r in self.currents)
+
+    def code(self):
+        """Brian2 abstract code advancing v and the currents by one step."""
+        drive = " + ".join(f"P_{r}*i_{r}" for r in self.currents) or "0*volt"
+        lines = ["v_inf = v_rest + (i_offset + i_inj)*tau_m/c_m",
+                 f"_v = v_inf + (v - v_inf)*P_v + {drive}",
+                 "v = v + int(not_refractory)*(_v - v)"]
+        lines += [f"i_{r} = P_decay_{r}*i_{r}" for r in self.currents]
+        return "\n".join(lines)
+
+    def compute(self, values, dt):
+        """Propagators (Brian2 quantities) from per-neuron `values` in standard units
+        (tau in ms, c_m in nF) at time step `dt` (ms)."""
+        tau_m = np.asarray(values["tau_m"], dtype=float)
+        c_m = np.asarray(values["c_m"], dtype=float)
+        decay_m = np.exp(-dt / tau_m)
+        result = {"P_v": decay_m}
+        for r in self.currents:
+            tau = np.asarray(values[f"tau_{r}"], dtype=float)
+            # (e^{-h/tau_m} - e^{-h/tau}) tau tau_m / (tau_m - tau), stable as tau -> tau_m
+            rate = 1.0 / tau - 1.0 / tau_m
+            small = np.abs(rate * dt) < 1e-12
+            safe = np.where(small, 1.0, rate)
+            window = np.where(small, dt, -np.expm1(-dt * safe) / safe)
+            result[f"P_{r}"] = decay_m * window / c_m * brian2.Mohm
+            result[f"P_decay_{r}"] = np.exp(-dt / tau)
+        return result
+
+
+class PropagatorUpdate(brian2.StateUpdateMethod):
+    """A Brian2 state updater emitting the code of a :class:`Propagators`."""
+
+    def __init__(self, propagators):
+        self.propagators = propagators
+        self.__name__ = "propagators"
+
+    def can_integrate(self, equations, variables, method_options=None):
+        return True
+
+    def __call__(self, equations, variables=None, method_options=None):
+        return self.propagators.code()
+
+    def __repr__(self):
+        return "PropagatorUpdate()"
+
+
+def propagators_for(membrane, receptors):
+    """The :class:`Propagators` of a neuron circuit, or None where Brian2 integrates."""
+    if membrane.name == "lif" and receptors and all(
+            kind in ("curr_exp", "voltage_jump") for kind in receptors.values()):
+        return Propagators(receptors)
+    return None
+
+
 def integration_method(membrane, receptors, dt):
     """Brian2 integration method for a membrane with the given receptor kinetics
     at time step `dt` (ms); its derived code is cached on disk (see
@@ -377,5 +453,5 @@ def unit_of(name, membrane, receptors):
 
 
 __all__ = ["MEMBRANES", "KINETICS", "GIF_COMPONENTS", "Membrane", "Kinetics",
-           "integration_method", "unit_of",
-           "receptor_equations"]
+           "integration_method", "unit_of", "receptor_equations", "Propagators",
+           "PropagatorUpdate", "propagators_for"]

@@ -76,7 +76,7 @@ class HardwareReport:
         description = state.description
         spikes = {}
         if engine is not None:
-            spikes = {key: engine.total_spikes(key) for key in engine.spike_counters}
+            spikes = {key: engine.total_spikes(key) for key in engine.groups}
         events = engine.synaptic_event_counts() if engine is not None else {}
         populations = [_population_entry(description.populations[i], mapped, spikes.get(i), t)
                        for i, mapped in mapper.populations.items()]
@@ -317,7 +317,7 @@ def _energy_entry(mapper, engine, labels, t_ms, dt, cores_used, inferences):
     """Energy by category, population and projection from the engine's counts."""
     profile = mapper.energy_profile
     spikes = {key: np.asarray(engine.spike_counts(key), dtype=float)
-              for key in engine.spike_counters}
+              for key in engine.groups}
     events = engine.synaptic_event_counts()
     steps = int(round(t_ms / dt))
     by_category = dict.fromkeys(energy_model.CATEGORIES, 0.0)

@@ -2,7 +2,7 @@
 additive, multiplicative, mixed and Gütig weight dependences).
 
 `synapse_model` names the engine's synapse model (see
-:func:`pyNN_sparsehw.engine.core._synapse_equations`).
+:func:`pyNN_sparsehw.engine.blocks._synapse_equations`).
 """
 
 from pyNN.standardmodels import synapses, build_translations
