@@ -93,8 +93,10 @@ $(STAMP_DOCS): $(VPY) $(PKG_SOURCES)
 	$(PIP) ".[test,docs]"
 	touch $@ $(STAMP_TEST)
 
+# one pytest worker per core (pytest-xdist); the tests of one file stay on one worker,
+# so that a file's expensive module fixtures are built once
 test: $(STAMP_TEST)
-	$(PYTEST) tests -q --durations=15
+	$(PYTEST) tests -q -n auto --dist loadfile --durations=15
 
 test-long: $(STAMP_TEST)
 	PYNN_SPARSEHW_LONG_TESTS=1 $(PYTEST) tests/test_calibration_cache.py -q --durations=5 $(ARGS)

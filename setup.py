@@ -104,7 +104,7 @@ setup(
         "nir": ["nir>=1.0.5,<2", "h5py>=3.8"],
         # numpy-style docstrings are read by sphinx.ext.napoleon (built into Sphinx)
         "docs": ["sphinx>=7"],
-        "test": ["pytest>=7", "pytest-timeout>=2", "nest-simulator>=3.8", "elephant>=1.0",
+        "test": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3", "nest-simulator>=3.8", "elephant>=1.0",
                  "snntorch>=0.9", "torch>=2.2,<3", "dask[distributed]>=2024.1",
                  "distributed>=2024.1", "nir>=1.0.5,<2", "h5py>=3.8",
                  # snnTorch's export_to_nir needs it (tests/test_nir.py)

@@ -24,7 +24,8 @@ import torch
 
 from ...chip import encodings
 from ...chip.quantize import quantize_weights
-from ..twin.neurons import LIFParameters, lif_initial_state, lif_integrate, lif_step
+from ..twin.neurons import (LIFParameters, lif_constants, lif_initial_state, lif_integrate,
+                            lif_step)
 from ..twin.quantize import WeightQuantizer
 
 
@@ -90,7 +91,7 @@ def simulate(weights, inputs, dt=1.0, error_support=False):
         for k, (w, p) in enumerate(zip(weights, params)):
             if error_support:
                 frozen = torch.clamp(states[k].refractory - 1, min=0) > 0
-                v, _, _ = lif_integrate(states[k], p, dt_t, frozen)
+                v, _, _ = lif_integrate(states[k], lif_constants(p, dt_t), frozen)
                 scaled = (v - p.v_thresh) / (p.v_thresh - p.v_reset)
                 support[k].append(((scaled.abs() < 1) & ~frozen)[0])
             z, states[k] = lif_step(states[k], p, dt_t, exc=z @ w)
