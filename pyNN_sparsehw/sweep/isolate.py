@@ -30,6 +30,8 @@ import threading
 import time
 import traceback
 
+from .store import read_json, write_json
+
 #: modules the zygote imports once, before any fork
 PRELOAD = ("pyNN.sparsehw", "pyNN.utility", "brian2", "pyNN_sparsehw.sweep.task",
            "pyNN_sparsehw.calibration")
@@ -78,7 +80,7 @@ class Zygote:
             if not line:
                 raise ZygoteLost(f"the task zygote died (exit status {self.process.wait()})")
             reply = json.loads(line)
-            result = _read_json(request["result"])
+            result = read_json(request["result"])
             if result is None:
                 reason = (f"timed out after {timeout} s" if reply.get("timed_out") else
                           f"its process ended with status {reply.get('exit')} without a "
@@ -187,10 +189,7 @@ def _child(request):
             result = getattr(task, FUNCTIONS[request["kind"]])(request["spec"])
         except BaseException:
             result = dict(status="error", error=traceback.format_exc(limit=20))
-        temporary = request["result"] + ".tmp"
-        with open(temporary, "w") as fh:
-            json.dump(result, fh)
-        os.replace(temporary, request["result"])
+        write_json(request["result"], result)
         code = 0
     finally:
         try:
@@ -198,14 +197,6 @@ def _child(request):
             sys.stderr.flush()
         finally:
             os._exit(code)
-
-
-def _read_json(path):
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
 
 
 def _tail(path):

@@ -18,9 +18,10 @@ sweep again (resume) skips it.
 """
 
 import json
-import os
 import time
 from pathlib import Path
+
+from ..engine.files import atomic_write_text
 
 TASKS = "tasks"
 INDEX = "index.json"
@@ -37,16 +38,9 @@ class SweepMismatch(ValueError):
 
 
 def write_json(path, data):
-    """Write `data` as JSON to `path` atomically (temporary file + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temporary, path)
-    return path
+    """Write `data` as JSON to `path` atomically
+    (:func:`pyNN_sparsehw.engine.files.atomic_write_text`)."""
+    return Path(atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True)))
 
 
 def read_json(path):
