@@ -443,6 +443,87 @@ def test_nested_graph_equals_its_flat_version():
     np.testing.assert_array_equal(results[0], results[1])
 
 
+# ------------------------------------------------------- fine-tuning in the loop
+def _cuba_graph(rng, recurrent=False, bias=False):
+    """Input(6) -> Linear -> CubaLIF(5) -> Linear -> CubaLIF(3) -> Output, with a
+    recurrent Linear on the hidden layer or biases on request."""
+    def cuba(n):
+        return nir.CubaLIF(tau_syn=np.full(n, 2e-4), tau_mem=np.full(n, 5e-4),
+                           r=np.full(n, 5.0), w_in=np.full(n, 2.0), v_leak=np.zeros(n),
+                           v_threshold=np.ones(n), v_reset=np.zeros(n))
+    first = rng.normal(0.0, 1.2, (5, 6))
+    nodes = {"input": nir.Input(input_type=np.array([6])),
+             "w1": nir.Affine(weight=first, bias=np.full(5, 0.1)) if bias
+             else nir.Linear(weight=first),
+             "hidden": cuba(5), "w2": nir.Linear(weight=rng.normal(0.0, 1.2, (3, 5))),
+             "out": cuba(3), "output": nir.Output(output_type=np.array([3]))}
+    edges = [("input", "w1"), ("w1", "hidden"), ("hidden", "w2"), ("w2", "out"),
+             ("out", "output")]
+    if recurrent:
+        nodes["w_rec"] = nir.Linear(weight=rng.normal(0.0, 0.5, (5, 5)))
+        edges += [("hidden", "w_rec"), ("w_rec", "hidden")]
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+def test_a_read_network_in_the_loop_is_the_twins_network():
+    """On ideal, the twin of the read network (ArchitectureTwin.from_chip of the
+    NIRChip view) fires the chip's recorded spikes in every layer and step; the
+    weights keep their synapses' signs; an in-the-loop step writes its new weights to
+    the chip."""
+    from pyNN_sparsehw.nir.loop import NIRChip, Presentation, SignedWeights
+    from pyNN_sparsehw.training import ArchitectureTwin, InTheLoopTrainer
+
+    rng = np.random.default_rng(4)
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(_cuba_graph(rng))
+    chip = NIRChip(network, Presentation(steps=20, gap=40, dt=1.0))
+    assert chip.architecture.names == ["input", "hidden", "out"]
+    x = (rng.random((3, 20, 6)) < 0.4).astype(float)
+    recorded = chip.record(x)
+    assert recorded["input"].shape == (60, 3, 6) and recorded["out"].shape == (60, 3, 3)
+    assert recorded["hidden"].sum() > 20 and recorded["out"].sum() > 10
+    model = SignedWeights(chip, )
+    twin = ArchitectureTwin.from_chip(chip, model.dtype)
+    with torch.no_grad():
+        spikes = model(recorded["input"], twin)
+    for layer in ("hidden", "out"):
+        np.testing.assert_array_equal(spikes[layer].numpy(), recorded[layer], err_msg=layer)
+
+    key = ("input", "hidden")
+    signs = chip.signs[key]
+    with torch.no_grad():
+        model.weight(key).copy_(-model.weight(key))           # every weight flipped
+    model.clip_()
+    np.testing.assert_array_equal(model.weight(key).detach().numpy(), 0.0)
+    assert set(np.unique(signs)) == {-1.0, 1.0}
+
+    model = SignedWeights(chip)
+    trainer = InTheLoopTrainer(model, chip, x, np.array([0, 1, 2]), batch_size=3,
+                               learning_rate=0.05)
+    before = chip.weights()
+    trainer.step()
+    after = model.numpy_weights()
+    chip.write_weights(after)
+    for key, w in chip.weights().items():
+        assert not np.allclose(w, before[key])
+        np.testing.assert_allclose(w, after[key], rtol=1e-6, atol=1e-9)
+        assert np.all(np.sign(w) * chip.signs[key] >= 0)
+
+
+def test_what_the_loop_cannot_train_is_an_error_naming_it():
+    from pyNN_sparsehw.nir.loop import NIRChip, Presentation
+
+    presentation = Presentation(steps=5, gap=5, dt=1.0)
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(_cuba_graph(np.random.default_rng(0), bias=True))
+    with pytest.raises(pnir.NIRMappingError, match="node.* hidden have biases"):
+        NIRChip(network, presentation)
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(_cuba_graph(np.random.default_rng(0), recurrent=True))
+    with pytest.raises(pnir.NIRMappingError, match="edge hidden -> hidden closes a cycle"):
+        NIRChip(network, presentation)
+
+
 # --------------------------------------------------------------- command
 def test_run_nir_command(tmp_path):
     graph = _graph(nir.Affine(weight=np.full((2, 3), 0.6), bias=np.zeros(2)), _lif(r=10.0))
