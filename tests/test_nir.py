@@ -321,6 +321,71 @@ def test_snntorch_recurrent_and_synaptic_networks_reproduced_on_ideal(kind):
     assert _matched(hidden, _spikes_of(network, node, steps)) >= 0.99
 
 
+def test_snntorch_rsynaptic_reproduced_on_ideal_in_the_same_step():
+    """Linear -> RSynaptic (recurrent CubaLIF), exported by snnTorch: the ideal chip
+    fires every spike in the step NIR's semantics give it. snnTorch 1.0.0 exports
+    RSynaptic only with reset_delay=True (with False its forward fails on None); the
+    reference is NIR's semantics in snnTorch: Synaptic(reset_delay=False) fed with the
+    input and the recurrent Linear of the previous step's spikes."""
+    torch.manual_seed(1)
+    n_in, n, steps = 12, 16, 60
+    fc = torch.nn.Linear(n_in, n)
+    layer = snn.RSynaptic(alpha=torch.full((n,), 0.6), beta=torch.full((n,), 0.85),
+                          threshold=torch.ones(n), linear_features=n, reset_mechanism="zero")
+    with torch.no_grad():
+        fc.weight *= 3.0
+        layer.recurrent.weight *= 2.0
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.lif = fc, layer
+
+        def forward(self, x):
+            return self.lif(self.fc(x))[0]
+
+    graph = export_to_nir(Net(), torch.zeros(1, n_in), ignore_dims=[0])
+    reference = snn.Synaptic(alpha=torch.full((n,), 0.6), beta=torch.full((n,), 0.85),
+                             threshold=torch.ones(n), reset_mechanism="zero",
+                             reset_delay=False)
+    x = (torch.rand(steps, 1, n_in) < 0.3).float()
+    syn, mem, spikes, expected = torch.zeros(1, n), torch.zeros(1, n), torch.zeros(1, n), []
+    with torch.no_grad():
+        for t in range(steps):
+            spikes, syn, mem = reference(fc(x[t]) + layer.recurrent(spikes), syn, mem)
+            expected.append(spikes[0].numpy())
+    expected = np.array(expected)
+    assert expected.sum() > 200
+
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(graph)
+    assert network.notes == []
+    assert type(network.populations["lif.lif"].celltype).__name__ == "PointNeuron"
+    result = network.run(x.squeeze(1).numpy())["output"]
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_recurrent_cubalif_without_voltage_jumps_is_one_step_late_by_name():
+    """The analog chip has no voltage jumps: a CubaLIF's recurrent edge is realised one
+    step late, a note naming the edge says so; on ideal the edge is split into a jump
+    and a current of one step each and the note is gone."""
+    graph = _cuba_graph(np.random.default_rng(3), recurrent=True)
+    sim.setup(timestep=1.0, chip="analog", calibration=None)
+    network = pnir.read(graph, voltage_scale=10.0, v_offset=-60.0)
+    assert network.notes[-1] == ("edge hidden -> hidden: the chip needs at least one step "
+                                 "per synapse, NIR asks for 0; realised with 1 step(s) more "
+                                 "latency")
+    assert type(network.populations["hidden"].celltype).__name__ == "IF_curr_exp"
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(graph)
+    assert network.notes == []
+    labels = sorted(p.label for p in network.projections[("hidden", "hidden")])
+    assert labels == ["hidden->hidden exc", "hidden->hidden inh", "hidden->hidden jump exc",
+                      "hidden->hidden jump inh"]
+    assert all(p.get("delay", format="list", with_address=False) == [1.0] * len(p)
+               for p in network.projections[("hidden", "hidden")])
+
+
 # ---------------------------------------------------------------- errors
 def _graph(*nodes):
     return nir.NIRGraph.from_list(nir.Input(input_type=np.array([3])), *nodes,
