@@ -547,7 +547,7 @@ def test_a_read_network_in_the_loop_is_the_twins_network():
     recorded = chip.record(x)
     assert recorded["input"].shape == (60, 3, 6) and recorded["out"].shape == (60, 3, 3)
     assert recorded["hidden"].sum() > 20 and recorded["out"].sum() > 10
-    model = SignedWeights(chip, )
+    model = SignedWeights(chip)
     twin = ArchitectureTwin.from_chip(chip, model.dtype)
     with torch.no_grad():
         spikes = model(recorded["input"], twin)
@@ -585,7 +585,7 @@ def test_what_the_loop_cannot_train_is_an_error_naming_it():
         NIRChip(network, presentation)
     sim.setup(timestep=1.0, chip="ideal")
     network = pnir.read(_cuba_graph(np.random.default_rng(0), recurrent=True))
-    with pytest.raises(pnir.NIRMappingError, match="edge hidden -> hidden closes a cycle"):
+    with pytest.raises(pnir.NIRMappingError, match="edge hidden -> hidden lies on a cycle"):
         NIRChip(network, presentation)
 
 

@@ -70,7 +70,7 @@ class Presentation:
 
 def _feed_forward_order(network, source, units):
     """`units` in an order where every projection runs forward from `source` (Kahn),
-    else an error naming a projection that closes a cycle."""
+    else an error naming a projection on a cycle."""
     incoming = {unit: {pre for pre, post in network.projections if post == unit}
                 for unit in units}
     order, placed = [], {source}
@@ -80,7 +80,7 @@ def _feed_forward_order(network, source, units):
             pre, post = next((pre, post) for pre, post in network.projections
                              if post not in placed and pre not in placed)
             raise NIRMappingError(
-                f"edge {pre} -> {post} closes a cycle: fine-tuning in the loop trains "
+                f"edge {pre} -> {post} lies on a cycle: fine-tuning in the loop trains "
                 f"feed-forward networks only (the twin's architecture has no recurrence)")
         order.extend(ready)
         placed.update(ready)
@@ -169,13 +169,13 @@ class NIRChip:
         x = np.asarray(x, dtype=float)
         samples, period = x.shape[0], self.code.period
         network = self.network
+        shown = self.code.stream(x)
         if sim.get_current_time() > 0.0:
             sim.reset()
-        network.set_input(self.code.stream(x))
+        network.set_input(shown)
         sim.run(network.duration(samples * period))
         names = self.architecture.names
-        spikes = {names[0]: self.code.stream(x).reshape(samples, period, -1)
-                  .transpose(1, 0, 2)}
+        spikes = {names[0]: shown.reshape(samples, period, -1).transpose(1, 0, 2)}
         for name in names[1:]:
             population = self.layers[name]
             trains = population.get_data("spikes", clear=True).segments[-1].spiketrains
