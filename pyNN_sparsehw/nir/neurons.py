@@ -9,9 +9,10 @@ LIF         ``IF_curr_delta`` (``IF_curr_exp`` with the chip's shortest       sp
             synaptic time constant on chips without voltage-jump synapses)
 IF          as LIF, without leak                                              spikes
 LI          as LIF, threshold at 1e12 mV (never reached)                      ``v``
-CubaLIF     ``IF_curr_exp``; with a recurrent edge on chips that also have        spikes
+CubaLIF     ``IF_curr_exp``; with a recurrent edge on chips that also have    spikes
             voltage jumps: ``PointNeuron`` of ``LIF``, two exponential
-            currents and two voltage-jump receptors (:func:`with_voltage_jumps`)
+            currents and two voltage-jump receptors
+            (:func:`with_voltage_jumps`)
 CubaLI      ``IF_curr_exp``, threshold at 1e12 mV (never reached)             ``v``
 Threshold   ``IF_curr_delta`` that forgets its state every step               spikes
 ==========  ================================================================  ===========
