@@ -26,7 +26,8 @@
 #   make associative-memory [ARGS=...]  sparse associative memory (Tanaka et al. 2020):
 #                                  figures and numbers in results/associative_memory
 #   make nir-demo [ARGS=...]       snnTorch -> NIR -> chips: 8x8 digits on ideal, digital,
-#                                  analog uncalibrated and calibrated (results/nir_demo)
+#                                  analog uncalibrated and calibrated, each analog one
+#                                  fine-tuned in the loop (results/nir_demo; ~11 min)
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
 #   make sweep-benchmark [ARGS=...]  64 instances of a 1000-cell Vogels-Abbott network:
