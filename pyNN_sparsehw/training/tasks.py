@@ -1,7 +1,7 @@
 """Sequence tasks as binary spike inputs, time first: x (T, N, I) in {0, 1}, labels (N,).
 
 Every sequence starts with one blank step (a spike source cannot emit at t = 0, see
-:mod:`.deploy`).
+:mod:`.egru.deploy`).
 
 * :func:`sequential_digits`: the 8x8 digits (scikit-learn, no download) read row by
   row, each pixel's grey level as two thresholded channels (a thermometer code).
@@ -10,13 +10,18 @@ Every sequence starts with one blank step (a spike source cannot emit at t = 0, 
   and integration of sparse, discrete evidence, the task spiking recurrent networks
   with adaptation (LSNN) are known for, so it compares the event-based units with
   spiking ones on their own ground.
+* :func:`store_recall`: the store-and-recall task of the LSNN tutorial (Bellec et al.
+  2018): a bit shown in every period, a store cue in one of them, a recall cue in the
+  last; the label is the bit shown with the store cue.
+* :func:`stretch` holds every element of a task for several time steps, so that a
+  task spans many membrane time constants (what separates LSNN from LIF networks).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import load_digits
+from .data import load_digits
 
 #: grey levels (of 16) at which the two channels of a pixel switch on
 DIGIT_LEVELS = (4.0 / 16.0, 10.0 / 16.0)
@@ -71,4 +76,40 @@ def evidence_accumulation(n_train=1000, n_test=300, steps=24, cues=7, majority=0
                         x[:, n_train:], label[n_train:], 2)
 
 
-__all__ = ["SequenceTask", "sequential_digits", "evidence_accumulation"]
+def store_recall(n_train=1000, n_test=300, periods=8, channels_per_group=4, seed=0):
+    """The store-recall task (Bellec et al. 2018, LSNN tutorial) in `periods` periods
+    of one step each (use :func:`stretch` to hold them longer).
+
+    Four groups of `channels_per_group` inputs: "0" and "1" (a random bit is shown
+    in every period but the last), "store" (in one period drawn from the first
+    ``periods - 2``) and "recall" (the last period). The label is the bit shown
+    together with the store cue; the bits of the other periods are distractors."""
+    if periods < 3:
+        raise ValueError(f"store_recall needs at least 3 periods (store, a delay, recall); "
+                         f"got periods={periods}")
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    bits = rng.integers(0, 2, (n, periods - 1))
+    store = rng.integers(0, periods - 2, n)
+    label = bits[np.arange(n), store].astype(np.int64)
+    groups = np.zeros((periods, n, 4))
+    steps, samples = np.meshgrid(np.arange(periods - 1), np.arange(n), indexing="ij")
+    groups[steps, samples, bits.T] = 1.0
+    groups[store, np.arange(n), 2] = 1.0
+    groups[periods - 1, :, 3] = 1.0
+    x = _blank_first(np.repeat(groups, channels_per_group, axis=2))
+    return SequenceTask("store-recall", x[:, :n_train], label[:n_train], x[:, n_train:],
+                        label[n_train:], 2)
+
+
+def stretch(task, steps):
+    """`task` with every element (but the leading blank step) held for `steps` time
+    steps: an input that is on in an element spikes in each of its steps."""
+    def held(x):
+        return _blank_first(np.repeat(x[1:], int(steps), axis=0))
+    return SequenceTask(task.name, held(task.x_train), task.y_train, held(task.x_test),
+                        task.y_test, task.n_classes)
+
+
+__all__ = ["SequenceTask", "sequential_digits", "evidence_accumulation", "store_recall",
+           "stretch"]
