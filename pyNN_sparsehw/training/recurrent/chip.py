@@ -96,13 +96,19 @@ class ChipLSNN:
                     hardware=self._hardware_options(weights))
 
     def _hardware_options(self, weights):
-        """A fixed weight scale on chips with one scale per projection (no exponent):
-        the largest code stands for the largest weight, the same in every projection."""
+        """Per-projection hardware options: on chips with one weight scale per
+        projection (no exponent), a fixed scale, the largest code standing for the
+        largest weight of the network; on chips that choose a memory encoding, the
+        compressed-row one ("csr"): the copies make each matrix block-diagonal, which
+        a dense layout would store mostly as zeros."""
+        options = {}
         bits = self.chip.weight_bits
         if bits and not int(self.chip.synapses.get("exponent_bits", 0)):
             largest = max(float(np.abs(w).max()) for w in weights.values())
-            return {"weight_scale": largest / (2 ** bits - 1)}
-        return None
+            options["weight_scale"] = largest / (2 ** bits - 1)
+        if "csr" in (self.chip.memory or {}).get("encodings", ()):
+            options["encoding"] = "csr"
+        return options or None
 
     def first_copy(self, name):
         """The view of the first copy of population `name`."""
@@ -141,19 +147,20 @@ class ChipLSNN:
         self.inputs.set(spike_times=[Sequence((np.nonzero(row)[0] + 1) * dt) for row in flat])
         sim.run(steps * dt)
         n_rec = self.architecture.n_recurrent
+        # the view's b first, kept: clearing a view's data clears its population's
+        b = self._signal(self.first_copy("recurrent"), "b", steps, clear=False)
         spikes = np.zeros((steps, batch * n_rec))
         for train in self.populations["recurrent"].get_data("spikes", clear=True) \
                 .segments[-1].spiketrains:
             k = np.rint(np.asarray(train.magnitude) / dt).astype(np.int64) - 1
             spikes[k[(k >= 0) & (k < steps)], int(train.annotations["source_index"])] = 1.0
         v = self._signal(self.populations["readout"], "v", steps)
-        b = self._signal(self.first_copy("recurrent"), "b", steps)
         return spikes.reshape(steps, batch, n_rec), \
             v.reshape(steps, batch, self.architecture.n_output), b
 
     @staticmethod
-    def _signal(population, name, steps):
-        block = population.get_data(name, clear=True).segments[-1]
+    def _signal(population, name, steps, clear=True):
+        block = population.get_data(name, clear=clear).segments[-1]
         signal = next(s for s in block.analogsignals if s.name == name)
         values = np.asarray(signal.magnitude, dtype=float)
         return values[1:steps + 1]

@@ -153,7 +153,7 @@ class RecurrentSNN(torch.nn.Module):
     """
 
     def __init__(self, architecture, weight_limit=30.0, input_scale=1.0,
-                 recurrent_scale=0.5, readout_scale=1.0, seed=0, dtype=torch.float32):
+                 recurrent_scale=0.5, readout_scale=0.1, seed=0, dtype=torch.float32):
         super().__init__()
         self.architecture = architecture
         self.weight_limit = float(weight_limit)
