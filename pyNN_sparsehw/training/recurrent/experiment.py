@@ -1,0 +1,133 @@
+"""LSNN experiments: the tasks at the sizes of the demo, LSNN against a LIF-only
+network of the same size, transfer to chips, DEEP R.
+
+Every task element is held for several 1 ms steps (:func:`~..tasks.stretch`) so that
+the memory a task needs spans many membrane time constants (tau_m = 20 ms): this is
+what the adaptive thresholds (tau_a = 400 ms) add.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+import pyNN_sparsehw as sim
+
+from ..deep_r import DeepR
+from ..model import accuracy
+from ..tasks import evidence_accumulation, sequential_digits, store_recall, stretch
+from .chip import ChipLSNN
+from .network import RecurrentArchitecture, RecurrentSNN, RecurrentTwin
+from .trainer import evaluate, train
+
+
+@dataclass(frozen=True)
+class TaskSetting:
+    """How one task is generated and trained: steps per element (`hold`), the readout
+    window (steps), epochs, learning rate."""
+    hold: int
+    readout_steps: int
+    epochs: int
+    learning_rate: float = 1e-2
+
+
+#: the demo's settings per task
+SETTINGS = {
+    "store_recall": TaskSetting(hold=20, readout_steps=10, epochs=8),
+    "evidence": TaskSetting(hold=10, readout_steps=10, epochs=8, learning_rate=5e-3),
+    "digits": TaskSetting(hold=2, readout_steps=6, epochs=10),
+}
+
+
+def make_task(name, n_train=1000, n_test=300, seed=0):
+    """Task `name` (a key of :data:`SETTINGS`) with its elements held."""
+    hold = SETTINGS[name].hold
+    if name == "store_recall":
+        task = store_recall(n_train, n_test, periods=8, seed=seed)
+    elif name == "evidence":
+        task = evidence_accumulation(n_train, n_test, steps=12, cues=7, seed=seed)
+    elif name == "digits":
+        task = sequential_digits(seed=seed)
+    else:
+        raise ValueError(f"unknown LSNN task {name!r}; the tasks are {sorted(SETTINGS)}")
+    return stretch(task, hold)
+
+
+@dataclass
+class Trained:
+    """A trained network, its training history and its DEEP R rewiring (or None)."""
+    name: str
+    model: RecurrentSNN
+    history: object
+    rewiring: object = None
+    test_accuracy: float = field(default=None)
+
+
+def train_network(task_name, task, n_alif, n_recurrent=40, seed=1, connectivity=None,
+                  epochs=None, progress=True):
+    """Train an LSNN (`n_alif` of `n_recurrent` neurons adapt; 0: LIF only) on the
+    nominal twin (the ideal chip); with DEEP R at `connectivity` (fraction of the
+    input and recurrent synapses) when given."""
+    setting = SETTINGS[task_name]
+    architecture = RecurrentArchitecture(task.x_train.shape[2], n_recurrent - n_alif, n_alif,
+                                         task.n_classes, readout_steps=setting.readout_steps)
+    model = RecurrentSNN(architecture, seed=seed)
+    rewiring = None
+    if connectivity is not None:
+        rewiring = DeepR({name: model.weights[name] for name in ("input", "recurrent")},
+                         fraction=connectivity, lr=setting.learning_rate, seed=seed)
+    history = train(model, RecurrentTwin.nominal(architecture), task,
+                    epochs=epochs or setting.epochs, learning_rate=setting.learning_rate,
+                    seed=seed, rewiring=rewiring, progress=progress, batch_size=50)
+    label = "LSNN" if n_alif else "LIF only"
+    return Trained(label, model, history, rewiring, history.test_accuracy[-1])
+
+
+@dataclass
+class ChipResult:
+    """A trained network on one chip: accuracy of the chip's readout, of the twin
+    read from that chip instance, the fraction of (step, neuron) spike entries where
+    the two agree, synaptic memory (bits, one copy) and energy per inference (J)."""
+    chip: str
+    accuracy: float
+    twin_accuracy: float
+    spike_agreement: float
+    memory_bits: float
+    energy_j: float
+    raster: tuple = None
+
+
+def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100):
+    """Deploy `model` on `chip` (ideal or digital), run the test set in chunks of
+    `chunk` samples; returns a :class:`ChipResult` (raster: spikes and b of the first
+    sample's network, for the figure)."""
+    x, y = task.x_test[:, :n_test], task.y_test[:n_test]
+    weights = model.numpy_weights()
+    logits, twin_logits, agree, energy, memory, raster = [], [], [], [], None, None
+    for start in range(0, x.shape[1], chunk):
+        part = x[:, start:start + chunk]
+        network = ChipLSNN(model.architecture, weights, part.shape[1],
+                           dict(chip=chip, chip_seed=chip_seed, trial_noise=False))
+        spikes, v, b = network.run(part)
+        report = sim.hardware_report(inferences=part.shape[1])
+        twin = network.twin()
+        sim.end()
+        logits.append(model.logits(torch.as_tensor(v)).numpy())
+        with torch.no_grad():
+            run = model(part, twin)
+        twin_logits.append(model.logits(run.readout_v).numpy())
+        agree.append(float((run.spikes.numpy() == spikes).mean()))
+        energy.append(report.energy["per_inference_j"])
+        if memory is None:
+            memory = sum(p["memory"]["bits"] for p in report.projections
+                         if p["memory"]) / part.shape[1]
+            raster = (spikes[:, 0], b)
+    return ChipResult(chip, accuracy(np.concatenate(logits), y),
+                      accuracy(np.concatenate(twin_logits), y), float(np.mean(agree)),
+                      float(memory), float(np.mean(energy)), raster)
+
+
+def twin_accuracy(model, task):
+    """Test accuracy of `model` in its nominal twin."""
+    return evaluate(model, RecurrentTwin.nominal(model.architecture), task.x_test,
+                    task.y_test)[0]
