@@ -42,14 +42,16 @@ def _blank_first(x):
     return np.concatenate([np.zeros_like(x[:1]), x])
 
 
-def sequential_digits(seed=0):
-    """8 steps of 16 binary inputs (8 pixels x 2 levels) plus the blank step."""
+def sequential_digits(seed=0, levels=DIGIT_LEVELS):
+    """8 steps of 8 x len(`levels`) binary inputs plus the blank step: each pixel's
+    channel k is on when its grey level (a fraction of 16) reaches ``levels[k]``."""
     data = load_digits(seed=seed)
+    width = 8 * len(levels)
 
     def encode(images):
         rows = images.reshape(-1, 8, 8)
-        channels = np.stack([rows >= level for level in DIGIT_LEVELS], axis=-1)
-        return _blank_first(channels.reshape(-1, 8, 16).transpose(1, 0, 2).astype(float))
+        channels = np.stack([rows >= level for level in levels], axis=-1)
+        return _blank_first(channels.reshape(-1, 8, width).transpose(1, 0, 2).astype(float))
     return SequenceTask("sequential digits", encode(data.x_train), data.y_train,
                         encode(data.x_test), data.y_test, data.n_classes)
 

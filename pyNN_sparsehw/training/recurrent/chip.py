@@ -99,15 +99,17 @@ class ChipLSNN:
         """Per-projection hardware options: on chips with one weight scale per
         projection (no exponent), a fixed scale, the largest code standing for the
         largest weight of the network; on chips that choose a memory encoding, the
-        compressed-row one ("csr"): the copies make each matrix block-diagonal, which
-        a dense layout would store mostly as zeros."""
+        run-length one ("delta", Rice-coded gaps between synapses): the copies make
+        each matrix block-diagonal, mostly empty, which the pointer and dense layouts
+        store at a cost that grows with the copies and the chip's greedy choice
+        (least read energy first) runs out of memory on the first cores."""
         options = {}
         bits = self.chip.weight_bits
         if bits and not int(self.chip.synapses.get("exponent_bits", 0)):
             largest = max(float(np.abs(w).max()) for w in weights.values())
             options["weight_scale"] = largest / (2 ** bits - 1)
-        if "csr" in (self.chip.memory or {}).get("encodings", ()):
-            options["encoding"] = "csr"
+        if "delta" in (self.chip.memory or {}).get("encodings", ()):
+            options["encoding"] = "delta"
         return options or None
 
     def first_copy(self, name):

@@ -24,11 +24,13 @@ from .trainer import evaluate, train
 @dataclass(frozen=True)
 class TaskSetting:
     """How one task is generated and trained: steps per element (`hold`), the readout
-    window (steps), epochs, learning rate."""
+    window (steps), epochs, learning rate (mV per Adam step), weight of the rate
+    regulariser (:func:`~.trainer.regularised_loss`)."""
     hold: int
     readout_steps: int
     epochs: int
     learning_rate: float = 1e-2
+    rate_weight: float = 1.0
 
 
 #: the demo's settings per task
@@ -78,7 +80,8 @@ def train_network(task_name, task, n_alif, n_recurrent=40, seed=1, connectivity=
                          fraction=connectivity, lr=setting.learning_rate, seed=seed)
     history = train(model, RecurrentTwin.nominal(architecture), task,
                     epochs=epochs or setting.epochs, learning_rate=setting.learning_rate,
-                    seed=seed, rewiring=rewiring, progress=progress, batch_size=50)
+                    seed=seed, rewiring=rewiring, progress=progress, batch_size=50,
+                    rate_weight=setting.rate_weight)
     label = "LSNN" if n_alif else "LIF only"
     return Trained(label, model, history, rewiring, history.test_accuracy[-1])
 
