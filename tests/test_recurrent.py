@@ -12,7 +12,8 @@ from pyNN_sparsehw.training.recurrent import (  # noqa: E402
     ChipLSNN, RecurrentArchitecture, RecurrentSNN, RecurrentTwin, evaluate, train)
 from pyNN_sparsehw.training.recurrent.network import bellec_beta  # noqa: E402
 from pyNN_sparsehw.training.recurrent.trainer import regularised_loss  # noqa: E402
-from pyNN_sparsehw.training.tasks import SequenceTask, store_recall, stretch  # noqa: E402
+from pyNN_sparsehw.training.tasks import (  # noqa: E402
+    SequenceTask, sequential_digits, store_recall, stretch, with_delay)
 
 
 def tiny_task(n_train=240, n_test=100, hold=6, seed=0):
@@ -31,6 +32,17 @@ def test_store_recall_label_is_the_bit_shown_with_the_store_cue():
     held = stretch(task, 5)
     assert held.x_train.shape[0] == 1 + 6 * 5
     assert np.array_equal(held.x_train[1:6], np.repeat(task.x_train[1:2], 5, axis=0))
+    delayed = with_delay(held, 7)
+    assert delayed.x_test.shape[0] == held.x_test.shape[0] + 7 and not delayed.x_test[-7:].any()
+    assert np.array_equal(delayed.x_test[:-7], held.x_test)
+
+
+def test_sequential_digits_levels_are_thermometer_channels():
+    two = sequential_digits()
+    four = sequential_digits(levels=(2 / 16, 4 / 16, 10 / 16, 14 / 16))
+    x = four.x_test.reshape(9, -1, 8, 4)
+    assert four.x_test.shape[2] == 32 and np.all(np.diff(x, axis=-1) <= 0)
+    np.testing.assert_array_equal(x[..., [1, 2]].reshape(two.x_test.shape), two.x_test)
 
 
 def test_bellec_beta_matches_docs_alif():

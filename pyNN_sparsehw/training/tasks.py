@@ -14,7 +14,8 @@ Every sequence starts with one blank step (a spike source cannot emit at t = 0, 
   2018): a bit shown in every period, a store cue in one of them, a recall cue in the
   last; the label is the bit shown with the store cue.
 * :func:`stretch` holds every element of a task for several time steps, so that a
-  task spans many membrane time constants (what separates LSNN from LIF networks).
+  task spans many membrane time constants (what separates LSNN from LIF networks);
+  :func:`with_delay` appends silent steps before the answer is read.
 """
 
 from dataclasses import dataclass
@@ -113,5 +114,14 @@ def stretch(task, steps):
                         task.y_test, task.n_classes)
 
 
+def with_delay(task, steps):
+    """`task` with `steps` silent time steps appended: the answer is read after a
+    delay (as in Bellec et al. 2020's evidence accumulation)."""
+    def delayed(x):
+        return np.concatenate([x, np.zeros((int(steps),) + x.shape[1:])])
+    return SequenceTask(task.name, delayed(task.x_train), task.y_train, delayed(task.x_test),
+                        task.y_test, task.n_classes)
+
+
 __all__ = ["SequenceTask", "sequential_digits", "evidence_accumulation", "store_recall",
-           "stretch"]
+           "stretch", "with_delay"]

@@ -15,7 +15,8 @@ import pyNN_sparsehw as sim
 
 from ..deep_r import DeepR
 from ..model import accuracy
-from ..tasks import evidence_accumulation, sequential_digits, store_recall, stretch
+from ..tasks import evidence_accumulation, sequential_digits, store_recall, stretch,
+                     with_delay)
 from .chip import ChipLSNN
 from .network import RecurrentArchitecture, RecurrentSNN, RecurrentTwin
 from .trainer import evaluate, train
@@ -23,7 +24,8 @@ from .trainer import evaluate, train
 
 @dataclass(frozen=True)
 class TaskSetting:
-    """How one task is generated and trained: steps per element (`hold`), the readout
+    """How one task is generated and trained: steps per element (`hold`), silent
+    steps before the answer (`delay`), the readout
     window (steps), epochs, learning rate (mV per Adam step), weight of the rate
     regulariser (:func:`~.trainer.regularised_loss`)."""
     hold: int
@@ -31,6 +33,7 @@ class TaskSetting:
     epochs: int
     learning_rate: float = 1e-2
     rate_weight: float = 1.0
+    delay: int = 0
 
 
 #: the demo's settings per task
@@ -52,7 +55,7 @@ def make_task(name, n_train=1000, n_test=300, seed=0):
         task = sequential_digits(seed=seed)
     else:
         raise ValueError(f"unknown LSNN task {name!r}; the tasks are {sorted(SETTINGS)}")
-    return stretch(task, hold)
+    return with_delay(stretch(task, hold), SETTINGS[name].delay)
 
 
 @dataclass
