@@ -5,12 +5,13 @@ the adaptive thresholds, accuracy per chip, summary.md and summary.json."""
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 
-from .experiment import make_task, on_chip, train_network
+from .experiment import SETTINGS, make_task, on_chip, train_network
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -54,8 +55,9 @@ def _per_chip(rows, path):
     plt.close(fig)
 
 
-def run(out="results/lsnn", n_train=1000, n_test=300, progress=True):
-    """The whole demo; returns the summary dict (also written as summary.json)."""
+def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True):
+    """The whole demo; returns the summary dict (also written as summary.json).
+    `n_chip`: test samples run on each chip."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"comparison": [], "chips": []}
@@ -63,7 +65,7 @@ def run(out="results/lsnn", n_train=1000, n_test=300, progress=True):
     for name in ("store_recall", "evidence"):
         task = make_task(name, n_train, n_test)
         trained[name] = [train_network(name, task, n_alif, progress=progress)
-                         for n_alif in (20, 0)]
+                         for n_alif in (SETTINGS[name].n_recurrent // 2, 0)]
         for run_ in trained[name]:
             summary["comparison"].append(dict(task=name, network=run_.name,
                                               accuracy=run_.test_accuracy,
@@ -76,13 +78,14 @@ def run(out="results/lsnn", n_train=1000, n_test=300, progress=True):
                 accuracy=result.accuracy, twin_accuracy=result.twin_accuracy,
                 spike_agreement=result.spike_agreement)
     digits = make_task("digits")
-    dense = train_network("digits", digits, 20, progress=progress)
-    sparse = train_network("digits", digits, 20, connectivity=0.1, progress=progress)
+    half = SETTINGS["digits"].n_recurrent // 2
+    dense = train_network("digits", digits, half, progress=progress)
+    sparse = train_network("digits", digits, half, connectivity=0.1, progress=progress)
     trained["digits"] = [dense, sparse]
     sparse.name = "LSNN, DEEP R 10 %"
     for run_ in (dense, sparse):
         for chip in ("ideal", "digital"):
-            r = on_chip(run_.model, digits, chip)
+            r = on_chip(run_.model, digits, chip, n_test=n_chip)
             summary["chips"].append(dict(network=run_.name, chip=chip, accuracy=r.accuracy,
                                          twin_accuracy=r.twin_accuracy,
                                          spike_agreement=r.spike_agreement,
@@ -116,6 +119,11 @@ def main(argv=None):
     parser.add_argument("--out", default="results/lsnn")
     parser.add_argument("--n-train", type=int, default=1000)
     parser.add_argument("--n-test", type=int, default=300)
+    parser.add_argument("--n-chip", type=int, default=200,
+                        help="test samples of the digits run on each chip")
     args = parser.parse_args(argv)
-    summary = run(args.out, args.n_train, args.n_test)
+    start = time.perf_counter()
+    summary = run(args.out, args.n_train, args.n_test, args.n_chip)
+    summary["seconds"] = time.perf_counter() - start
+    (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=2))
     print(summary_table(summary))

@@ -15,7 +15,7 @@ import pyNN_sparsehw as sim
 
 from ..deep_r import DeepR
 from ..model import accuracy
-from ..tasks import evidence_accumulation, sequential_digits, store_recall, stretch,
+from ..tasks import (evidence_accumulation, sequential_digits, store_recall, stretch,
                      with_delay)
 from .chip import ChipLSNN
 from .network import RecurrentArchitecture, RecurrentSNN, RecurrentTwin
@@ -25,7 +25,8 @@ from .trainer import evaluate, train
 @dataclass(frozen=True)
 class TaskSetting:
     """How one task is generated and trained: steps per element (`hold`), silent
-    steps before the answer (`delay`), the readout
+    steps before the answer (`delay`), recurrent neurons, readout time constant
+    (ms), initial input weight scale (:class:`~.network.RecurrentSNN`), the readout
     window (steps), epochs, learning rate (mV per Adam step), weight of the rate
     regulariser (:func:`~.trainer.regularised_loss`)."""
     hold: int
@@ -34,13 +35,19 @@ class TaskSetting:
     learning_rate: float = 1e-2
     rate_weight: float = 1.0
     delay: int = 0
+    n_recurrent: int = 40
+    tau_out: float = 20.0
+    input_scale: float = 1.0
 
 
 #: the demo's settings per task
 SETTINGS = {
-    "store_recall": TaskSetting(hold=20, readout_steps=10, epochs=8),
-    "evidence": TaskSetting(hold=10, readout_steps=10, epochs=8, learning_rate=5e-3),
-    "digits": TaskSetting(hold=2, readout_steps=6, epochs=10),
+    "store_recall": TaskSetting(hold=40, readout_steps=10, epochs=5, learning_rate=0.05,
+                                rate_weight=300.0),
+    "evidence": TaskSetting(hold=10, readout_steps=10, epochs=6, learning_rate=0.05,
+                            rate_weight=300.0, delay=150),
+    "digits": TaskSetting(hold=2, readout_steps=16, epochs=12, learning_rate=0.03,
+                          n_recurrent=100, tau_out=100.0, input_scale=2.0),
 }
 
 
@@ -68,15 +75,16 @@ class Trained:
     test_accuracy: float = field(default=None)
 
 
-def train_network(task_name, task, n_alif, n_recurrent=40, seed=1, connectivity=None,
-                  epochs=None, progress=True):
-    """Train an LSNN (`n_alif` of `n_recurrent` neurons adapt; 0: LIF only) on the
-    nominal twin (the ideal chip); with DEEP R at `connectivity` (fraction of the
-    input and recurrent synapses) when given."""
+def train_network(task_name, task, n_alif, seed=1, connectivity=None, epochs=None,
+                  progress=True):
+    """Train an LSNN (`n_alif` of the setting's recurrent neurons adapt; 0: LIF only)
+    on the nominal twin (the ideal chip); with DEEP R at `connectivity` (fraction of
+    the input and recurrent synapses) when given."""
     setting = SETTINGS[task_name]
-    architecture = RecurrentArchitecture(task.x_train.shape[2], n_recurrent - n_alif, n_alif,
-                                         task.n_classes, readout_steps=setting.readout_steps)
-    model = RecurrentSNN(architecture, seed=seed)
+    architecture = RecurrentArchitecture(task.x_train.shape[2], setting.n_recurrent - n_alif,
+                                         n_alif, task.n_classes, tau_out=setting.tau_out,
+                                         readout_steps=setting.readout_steps)
+    model = RecurrentSNN(architecture, seed=seed, input_scale=setting.input_scale)
     rewiring = None
     if connectivity is not None:
         rewiring = DeepR({name: model.weights[name] for name in ("input", "recurrent")},
