@@ -101,7 +101,8 @@ def train_network(task_name, task, n_alif, seed=1, connectivity=None, epochs=Non
 class ChipResult:
     """A trained network on one chip: accuracy of the chip's readout, of the twin
     read from that chip instance, the fraction of (step, neuron) spike entries where
-    the two agree, synaptic memory (bits, one copy) and energy per inference (J)."""
+    the two agree, synaptic memory (bits, one copy) and energy per inference (J; both
+    NaN on a chip that models neither)."""
     chip: str
     accuracy: float
     twin_accuracy: float
@@ -131,10 +132,11 @@ def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100):
             run = model(part, twin)
         twin_logits.append(model.logits(run.readout_v).numpy())
         agree.append(float((run.spikes.numpy() == spikes).mean()))
-        energy.append(report.energy["per_inference_j"])
-        if memory is None:
-            memory = sum(p["memory"]["bits"] for p in report.projections
-                         if p["memory"]) / part.shape[1]
+        # the ideal chip models neither memory nor energy
+        energy.append(report.energy["per_inference_j"] if report.energy else np.nan)
+        if raster is None:
+            bits = [p["memory"]["bits"] for p in report.projections if p["memory"]]
+            memory = sum(bits) / part.shape[1] if bits else np.nan
             raster = (spikes[:, 0], b)
     return ChipResult(chip, accuracy(np.concatenate(logits), y),
                       accuracy(np.concatenate(twin_logits), y), float(np.mean(agree)),
