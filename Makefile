@@ -34,6 +34,10 @@
 #                                  serial vs a sweep on 2 local dask workers (docs/sweeps.rst)
 #   make egru-demo [ARGS=...]      event-based GRUs vs a dense GRU on the digital chip:
 #                                  table and figure in results/egru (ARGS="--task evidence")
+#   make lsnn-demo [ARGS=...]      LSNN (LIF + adaptive-threshold neurons) trained through time:
+#                                  store-recall and evidence accumulation against LIF only,
+#                                  sequential digits on ideal and digital, DEEP R at 10 %
+#                                  (results/lsnn)
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
 #                                  quantized, encoded; energies, held-out fit, conv layer
 #                                  (results/schaefer, about 5 min on 2 cores)
@@ -60,7 +64,7 @@ STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark va-benchmark \
         encodings compare calibration compensation associative-memory train-demo schaefer \
-        nir-demo egru-demo sweep-benchmark docs clean distclean
+        nir-demo egru-demo lsnn-demo sweep-benchmark docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -145,6 +149,9 @@ egru-demo: $(STAMP_TEST)
 
 schaefer: $(STAMP_TEST)
 	$(VPY) examples/schaefer.py $(ARGS)
+
+lsnn-demo: $(STAMP_TEST)
+	$(VPY) examples/lsnn_demo.py $(ARGS)
 
 nir-demo: $(STAMP_TEST)
 	$(VPY) examples/nir_snntorch.py $(ARGS)
