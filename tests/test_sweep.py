@@ -292,6 +292,25 @@ def test_sweep_command_results_and_resume(client, tmp_path, capsys):
     assert "timed out after 2 s" in stored["error"] and stored["task_seconds"] < 30
 
 
+def test_sweep_command_on_its_own_local_cluster_of_n_workers(tmp_path, capsys):
+    """``--workers 2``: the command starts a LocalCluster of 2 workers itself; both
+    run tasks, each task in a process of its own, and every result is there."""
+    from pyNN_sparsehw.sweep.isolate import POOL
+    out = tmp_path / "workers"
+    status = cli.main(["sweep", str(SCRIPT), "1.0", "--chip", "ideal", "--chip-seeds", "0-3",
+                       "--param", "sleep=0.3", "--workers", "2", "--out", str(out),
+                       "--no-progress"])
+    assert status == 0, capsys.readouterr().out
+    ids = [f"seed000{s}_sleep-0.3" for s in range(4)]
+    index = check_index(out, ids)
+    assert index["counts"] == {"ok": 4}
+    stored = [json.loads((out / "tasks" / f"{i}.json").read_text()) for i in ids]
+    assert len({r["worker"] for r in stored}) == 2
+    assert len({r["task_pid"] for r in stored}) == 4
+    assert all(r["metrics"]["rate"]["cells"] == pytest.approx(lif_rate(1.0)) for r in stored)
+    assert not POOL._all                              # the zygotes ended with the cluster
+
+
 def test_calibrated_against_uncalibrated_through_the_cache(client, cache, tmp_path, capsys):
     assert cli.main(["calibrate", "--chip-seeds", "0-1", "--scheduler",
                      client.scheduler.address, "--no-progress"]) == 0

@@ -2,9 +2,10 @@
 
 :func:`dask_client` connects to a scheduler (any address: a LocalCluster of another
 process, a dask-jobqueue cluster on SLURM or PBS, ``dask scheduler`` on a machine of
-yours) or starts a :class:`~distributed.LocalCluster` of worker *processes* with one
-thread each. :func:`execute` is what a worker runs: the task in a fresh child of the
-worker's zygote (:mod:`.isolate`).
+yours) or starts a :class:`~distributed.LocalCluster` of workers with one thread each
+(worker processes, or threads of this process for the sweeps, whose every task runs
+in a process of its own). :func:`execute` is what a worker runs: the task in a fresh
+child of a zygote of the worker's process (:mod:`.isolate`).
 
 Lost workers: when a worker process dies in the middle of a task, the scheduler gives
 the task to another worker (up to ``distributed.scheduler.allowed-failures`` times,
@@ -24,7 +25,7 @@ DEFAULT_TIMEOUT = None
 
 
 @contextlib.contextmanager
-def dask_client(scheduler=None, workers=None):
+def dask_client(scheduler=None, workers=None, worker_processes=True):
     """A :class:`distributed.Client` for the duration of the context.
 
     Parameters
@@ -34,8 +35,16 @@ def dask_client(scheduler=None, workers=None):
         dask-jobqueue's ``SLURMCluster``), or a Client to use as it is; None: start a
         LocalCluster (closed at the end).
     workers : int, optional
-        Worker processes of the LocalCluster (one thread each); default: the number of
-        cores (``os.cpu_count()``).
+        Workers of the LocalCluster (one thread each); default: the number of cores
+        (``os.cpu_count()``).
+    worker_processes : bool
+        True: each worker of the LocalCluster is a process of its own (what a function
+        that runs in the worker itself needs, e.g. the training stages of
+        :func:`pyNN_sparsehw.training.experiment.run_experiment`). False: the workers
+        are threads of this process, for tasks that run in a process of their own
+        anyway (:func:`execute`): no worker process to start and to import
+        pyNN_sparsehw into, which on 2 cores costs as much CPU as a few tasks
+        (docs/sweeps.rst). The zygotes this process started end with the context.
     """
     try:
         from distributed import Client, LocalCluster
@@ -52,10 +61,14 @@ def dask_client(scheduler=None, workers=None):
     workers = int(workers or os.cpu_count() or 1)
     if workers < 1:
         raise ValueError(f"a sweep needs at least one worker, not {workers}")
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as client:
-        yield client
+    from .isolate import POOL
+    try:
+        with LocalCluster(n_workers=workers, threads_per_worker=1,
+                          processes=worker_processes, dashboard_address=None,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+    finally:
+        POOL.close()
 
 
 def execute(kind, spec, timeout=None, calibration=None):

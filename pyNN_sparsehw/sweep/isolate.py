@@ -19,6 +19,7 @@ kills the running child and exits, and dask runs the task again on another worke
 POSIX only (``os.fork``).
 """
 
+import contextlib
 import importlib
 import json
 import os
@@ -40,6 +41,8 @@ FUNCTIONS = {"script": "run_script_task", "calibrate": "run_calibration_task"}
 #: one task = one core: numerical libraries in the zygote use one thread
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 POLL_S = 0.01
+#: seconds a closing zygote may take to finish its task before it is killed
+CLOSE_WAIT_S = 2.0
 LOG_TAIL = 4000
 
 
@@ -90,35 +93,81 @@ class Zygote:
                 result["log"] = _tail(request["log"])
             return result
 
-    def close(self):
+    def close(self, wait_s=CLOSE_WAIT_S):
+        """End the zygote: it leaves when its stdin closes; one still busy with a task
+        after `wait_s` seconds is killed with that task's child."""
         if self.process.poll() is None:
             self.process.stdin.close()
             try:
-                self.process.wait(10)
+                self.process.wait(wait_s)
             except subprocess.TimeoutExpired:
+                import psutil                             # a dependency of distributed
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    for child in psutil.Process(self.process.pid).children():
+                        child.kill()
                 self.process.kill()
                 self.process.wait()
 
 
-_THREAD = threading.local()
+class ZygotePool:
+    """The zygotes of this process: a task takes an idle one (or starts one) and gives
+    it back when done, so that a worker with several threads, or several workers
+    that are threads of one process (:func:`.executor.dask_client` with
+    ``worker_processes=False``), each have one, and :meth:`close` ends them all."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle = []
+        self._all = []
+
+    def take(self):
+        """An idle live zygote, or a new one; and the seconds it took to start (None
+        when it was already running)."""
+        with self._lock:
+            while self._idle:
+                zygote = self._idle.pop()
+                if zygote.alive():
+                    return zygote, None
+                self._all.remove(zygote)
+        start = time.perf_counter()
+        zygote = Zygote()
+        with self._lock:
+            self._all.append(zygote)
+        return zygote, time.perf_counter() - start
+
+    def give_back(self, zygote):
+        with self._lock:
+            self._idle.append(zygote)
+
+    def discard(self, zygote):
+        with self._lock:
+            if zygote in self._all:
+                self._all.remove(zygote)
+
+    def close(self):
+        """End every zygote of this pool (their running children too)."""
+        with self._lock:
+            zygotes, self._all, self._idle = self._all, [], []
+        for zygote in zygotes:
+            zygote.close()
+
+
+#: the zygotes of this process
+POOL = ZygotePool()
 
 
 def run_isolated(kind, spec, timeout=None):
-    """Run a task in a fresh child of this thread's zygote (started on first use,
-    restarted if it died; a worker with several threads has one zygote per thread).
-    Adds ``worker_pid`` (this process) to the result, and ``zygote_start_s`` (s) when
-    this task had to start the zygote."""
-    zygote = getattr(_THREAD, "zygote", None)
-    started = None
-    if zygote is None or not zygote.alive():
-        start = time.perf_counter()
-        zygote = _THREAD.zygote = Zygote()
-        started = time.perf_counter() - start
+    """Run a task in a fresh child of one of this process's zygotes (:data:`POOL`;
+    one per task running at once, started on first use, replaced if it died). Adds
+    ``worker_pid`` (this process) to the result, and ``zygote_start_s`` (s) when this
+    task had to start its zygote; the child adds ``task_pid`` (its own process)."""
+    zygote, started = POOL.take()
     try:
         result = zygote.run(kind, spec, timeout)
     except ZygoteLost:
-        _THREAD.zygote = None
+        POOL.discard(zygote)
         raise
+    POOL.give_back(zygote)
     result["worker_pid"] = os.getpid()
     if started is not None:
         result["zygote_start_s"] = started
@@ -189,6 +238,7 @@ def _child(request):
             result = getattr(task, FUNCTIONS[request["kind"]])(request["spec"])
         except BaseException:
             result = dict(status="error", error=traceback.format_exc(limit=20))
+        result["task_pid"] = os.getpid()
         write_json(request["result"], result)
         code = 0
     finally:
