@@ -160,7 +160,8 @@ def run_isolated(kind, spec, timeout=None):
     """Run a task in a fresh child of one of this process's zygotes (:data:`POOL`;
     one per task running at once, started on first use, replaced if it died). Adds
     ``worker_pid`` (this process) to the result, and ``zygote_start_s`` (s) when this
-    task had to start its zygote; the child adds ``task_pid`` (its own process)."""
+    task had to start its zygote; the child adds ``task_pid`` (its own process) and
+    ``task_cpu_s`` (the CPU time it used, s)."""
     zygote, started = POOL.take()
     try:
         result = zygote.run(kind, spec, timeout)
@@ -238,7 +239,8 @@ def _child(request):
             result = getattr(task, FUNCTIONS[request["kind"]])(request["spec"])
         except BaseException:
             result = dict(status="error", error=traceback.format_exc(limit=20))
-        result["task_pid"] = os.getpid()
+        times = os.times()
+        result.update(task_pid=os.getpid(), task_cpu_s=times.user + times.system)
         write_json(request["result"], result)
         code = 0
     finally:
