@@ -1,6 +1,7 @@
 """Chip-instance sweeps (pyNN_sparsehw.sweep): tasks, criteria, yield statistics, the
 results folder, and real sweeps on a dask LocalCluster of 2 worker processes (one of
-them killed with SIGKILL in the middle of a task)."""
+them killed with SIGKILL in the middle of a task) and on the command's own LocalCluster
+of 2 worker threads."""
 
 import json
 import logging
@@ -306,6 +307,7 @@ def test_sweep_command_on_its_own_local_cluster_of_n_workers(tmp_path, capsys):
     assert index["counts"] == {"ok": 4}
     stored = [json.loads((out / "tasks" / f"{i}.json").read_text()) for i in ids]
     assert len({r["worker"] for r in stored}) == 2
+    assert {r["worker_pid"] for r in stored} == {os.getpid()}   # workers: threads of this process
     assert len({r["task_pid"] for r in stored}) == 4
     assert all(r["metrics"]["rate"]["cells"] == pytest.approx(lif_rate(1.0)) for r in stored)
     assert not POOL._all                              # the zygotes ended with the cluster
