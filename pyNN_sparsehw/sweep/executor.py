@@ -53,11 +53,20 @@ def dask_client(scheduler=None, workers=None, worker_processes=True):
         anyway (:func:`execute`): no worker process to start and to import
         pyNN_sparsehw into, which on 2 cores costs as much CPU as a few tasks
         (docs/sweeps.rst); dask's periodic work is slowed down (:data:`QUIET_THREADS`).
-        The zygotes this process started end with the context.
+        Their zygotes start before the cluster, and end with the context.
     """
+    from .isolate import POOL
+    workers = int(workers or os.cpu_count() or 1)
+    if scheduler is None and workers < 1:
+        raise ValueError(f"a local cluster needs at least one worker, not {workers}: "
+                         f"give --workers 1 or more")
+    if scheduler is None and not worker_processes:
+        # the zygotes import PyNN and Brian2 while dask is imported and the cluster starts
+        POOL.start(workers)
     try:
         from distributed import Client, LocalCluster
     except ImportError:
+        POOL.close()
         raise ImportError("sweeps run on dask.distributed, which is not installed: "
                           "pip install 'pyNN_sparsehw[sweep]'") from None
     if isinstance(scheduler, Client):
@@ -67,11 +76,7 @@ def dask_client(scheduler=None, workers=None, worker_processes=True):
         with Client(scheduler) as client:
             yield client
         return
-    workers = int(workers or os.cpu_count() or 1)
-    if workers < 1:
-        raise ValueError(f"a sweep needs at least one worker, not {workers}")
     import dask
-    from .isolate import POOL
     quiet = {} if worker_processes else QUIET_THREADS
     unlimited = {} if worker_processes else {"memory_limit": 0}
     try:

@@ -58,11 +58,18 @@ class Zygote:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pyNN_sparsehw.sweep.isolate"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
-        ready = self.process.stdout.readline()
-        if ready.strip() != "ready":
+        self.ready = False
+
+    def wait_ready(self):
+        """Wait until the zygote has imported :data:`PRELOAD` (at once if it has)."""
+        if self.ready:
+            return
+        said = self.process.stdout.readline()
+        if said.strip() != "ready":
             self.close()
-            raise ZygoteLost(f"the task zygote did not start (said {ready!r}); run "
+            raise ZygoteLost(f"the task zygote did not start (said {said!r}); run "
                              f"`{sys.executable} -m pyNN_sparsehw.sweep.isolate` to see why")
+        self.ready = True
 
     def alive(self):
         return self.process.poll() is None
@@ -93,11 +100,16 @@ class Zygote:
                 result["log"] = _tail(request["log"])
             return result
 
+    def tell_to_leave(self):
+        """Close the zygote's stdin: it leaves once its task, if any, is done."""
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+
     def close(self, wait_s=CLOSE_WAIT_S):
         """End the zygote: it leaves when its stdin closes; one still busy with a task
         after `wait_s` seconds is killed with that task's child."""
         if self.process.poll() is None:
-            self.process.stdin.close()
+            self.tell_to_leave()
             try:
                 self.process.wait(wait_s)
             except subprocess.TimeoutExpired:
@@ -120,19 +132,36 @@ class ZygotePool:
         self._idle = []
         self._all = []
 
+    def start(self, count):
+        """Start `count` zygotes without waiting for their imports (e.g. while the
+        cluster starts); tasks take them when they are ready."""
+        zygotes = [Zygote() for _ in range(count)]
+        with self._lock:
+            self._all += zygotes
+            self._idle += zygotes
+
     def take(self):
-        """An idle live zygote, or a new one; and the seconds it took to start (None
-        when it was already running)."""
+        """An idle live zygote, or a new one, ready; and the seconds this waited for
+        its start (None when it was ready)."""
+        zygote = None
         with self._lock:
-            while self._idle:
+            while self._idle and zygote is None:
                 zygote = self._idle.pop()
-                if zygote.alive():
-                    return zygote, None
-                self._all.remove(zygote)
+                if not zygote.alive():
+                    self._all.remove(zygote)
+                    zygote = None
+        if zygote is not None and zygote.ready:
+            return zygote, None
         start = time.perf_counter()
-        zygote = Zygote()
-        with self._lock:
-            self._all.append(zygote)
+        if zygote is None:
+            zygote = Zygote()
+            with self._lock:
+                self._all.append(zygote)
+        try:
+            zygote.wait_ready()
+        except ZygoteLost:
+            self.discard(zygote)
+            raise
         return zygote, time.perf_counter() - start
 
     def give_back(self, zygote):
@@ -148,6 +177,8 @@ class ZygotePool:
         """End every zygote of this pool (their running children too)."""
         with self._lock:
             zygotes, self._all, self._idle = self._all, [], []
+        for zygote in zygotes:                    # all told first, then waited for
+            zygote.tell_to_leave()
         for zygote in zygotes:
             zygote.close()
 
@@ -204,9 +235,10 @@ def main():
             _child(request)                                  # never returns
         reply = _wait(pid, parent, request.get("timeout"))
         if reply is None:
-            return                                           # the worker is gone
+            break                                            # the worker is gone
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
+    os._exit(0)                   # nothing to clean up: skip the interpreter's teardown
 
 
 def _wait(pid, parent, timeout):
