@@ -4,7 +4,8 @@ PyNN and Brian2 keep global state (the simulator state, Brian2's magic network a
 preferences, a script's module-level objects), so two tasks must never share a
 process. Starting a new interpreter per task would pay for importing PyNN, Brian2,
 neo and scipy every time (~2-4 s on the 2-core machine of docs/sweeps.rst). Instead,
-each dask worker starts one *zygote*: a plain Python process (``python -m
+each dask worker (one thread) has one *zygote* (:data:`POOL`, the zygotes of the
+worker's process, whose workers may be threads): a plain Python process (``python -m
 pyNN_sparsehw.sweep.isolate``, one thread) that imports all of that once
 (:data:`PRELOAD`) and then forks one child per task. The child starts from the
 zygote's pristine state (nothing set up, nothing run), runs the task with its output
@@ -13,7 +14,7 @@ task made dies with it. The zygote talks to the worker by JSON lines on its stdi
 stdout. Its objects are frozen out of garbage collection (:func:`gc.freeze`) before the
 first fork, so that the children share its memory instead of copying it.
 
-A child's parent is the zygote and the zygote's is the worker: when the worker
+A child's parent is the zygote and the zygote's is the worker's process: when that
 process dies (killed, or its machine lost), the zygote sees that it was re-parented,
 kills the running child and exits, and dask runs the task again on another worker.
 POSIX only (``os.fork``).
