@@ -24,6 +24,7 @@ import contextlib
 import importlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -41,6 +42,9 @@ PRELOAD = ("pyNN.sparsehw", "pyNN.utility", "brian2", "pyNN_sparsehw.sweep.task"
 FUNCTIONS = {"script": "run_script_task", "calibrate": "run_calibration_task"}
 #: one task = one core: numerical libraries in the zygote use one thread
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: seconds between the zygote's checks of its parent and of the timeout while a child
+#: runs (its end wakes the zygote at once); POLL_S where Linux's pidfd_open is missing
+WATCH_S = 0.2
 POLL_S = 0.01
 #: seconds a closing zygote may take to finish its task before it is killed
 CLOSE_WAIT_S = 2.0
@@ -243,18 +247,31 @@ def main():
 
 
 def _wait(pid, parent, timeout):
-    """Wait for child `pid`; None (child killed) if the zygote's parent died."""
+    """Wait for child `pid`; None (child killed) if the zygote's parent died. Sleeps
+    until the child ends, waking every :data:`WATCH_S` to check the parent and the
+    timeout (every :data:`POLL_S` where Linux's ``pidfd_open`` is missing)."""
     deadline = time.monotonic() + timeout if timeout else None
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return {"exit": os.waitstatus_to_exitcode(status)}
-        expired = deadline is not None and time.monotonic() > deadline
-        if os.getppid() != parent or expired:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return {"exit": -signal.SIGKILL, "timed_out": True} if expired else None
-        time.sleep(POLL_S)
+    try:
+        ended = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        ended = None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return {"exit": os.waitstatus_to_exitcode(status)}
+            expired = deadline is not None and time.monotonic() > deadline
+            if os.getppid() != parent or expired:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"exit": -signal.SIGKILL, "timed_out": True} if expired else None
+            if ended is None:
+                time.sleep(POLL_S)
+            else:
+                select.select([ended], [], [], WATCH_S)
+    finally:
+        if ended is not None:
+            os.close(ended)
 
 
 def _child(request):
