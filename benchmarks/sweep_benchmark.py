@@ -17,6 +17,10 @@ results, cluster and zygote start-up spread over the tasks). Also reported: the 
 time a task spends in the worker outside the script (fork, wait, result file) and the
 time each worker takes to start its zygote (imports), once, against the time a fresh
 interpreter would take to import the same for every task.
+CPU time, which the load of other processes inflates far less than wall time: per
+instance in the serial loop and per task in the sweep (each task's child process), and
+the sweep's own: this process (scheduler, client, the workers, which are threads of
+it, result files, report) and the zygotes (imports, forks) outside the tasks.
 The load average (``os.getloadavg``) before and after is part of the result: the
 machine's cores may be shared.
 
@@ -31,6 +35,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -50,10 +55,19 @@ def serial(seeds, args, chip):
     results = []
     start = time.perf_counter()
     for seed in seeds:
+        cpu = time.process_time()
         with contextlib.redirect_stdout(io.StringIO()):
-            results.append(run_script_task(dict(script=str(SCRIPT), args=args, chip=chip,
-                                                chip_seed=seed, calibration="none")))
+            result = run_script_task(dict(script=str(SCRIPT), args=args, chip=chip,
+                                          chip_seed=seed, calibration="none"))
+        results.append(dict(result, cpu_s=time.process_time() - cpu))
     return time.perf_counter() - start, results
+
+
+def cpu_seconds():
+    """(CPU s of this process, CPU s of its children that have ended)."""
+    own, ended = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime, ended.ru_utime + ended.ru_stime
 
 
 def fresh_interpreter_s(repeat=3):
@@ -97,11 +111,12 @@ def main(argv=None):
         sys.exit(f"an instance failed:\n{errors[0]}")
     load["after_serial"] = os.getloadavg()
     print(f"  {serial_s:.1f} s; sweep on {options.workers} workers...", flush=True)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     summary = run_sweep(SCRIPT, args, chip=options.chip, chip_seeds=seeds,
                         calibrations=("none",), out=out / "sweep", workers=options.workers,
                         criterion="rate['Excitatory_Cells'] > 1", progress=False)
     sweep_s = time.perf_counter() - start
+    cpu_main, cpu_children = (b - a for a, b in zip(cpu_start, cpu_seconds()))
     load["after_sweep"] = os.getloadavg()
     fresh_s = fresh_interpreter_s()
     stored = [json.loads(p.read_text()) for p in sorted((out / "sweep" / "tasks").iterdir())]
@@ -116,6 +131,10 @@ def main(argv=None):
         script_s_serial_mean=statistics.mean(r["seconds"] for r in serial_results),
         script_s_sweep_mean=statistics.mean(r["seconds"] for r in stored),
         outside_script_s_median=statistics.median(outside),
+        script_cpu_s_serial_mean=statistics.mean(r["cpu_s"] for r in serial_results),
+        task_cpu_s_sweep_mean=statistics.mean(r["task_cpu_s"] for r in stored),
+        sweep_cpu_s_main=cpu_main,
+        sweep_cpu_s_zygotes=cpu_children - sum(r["task_cpu_s"] for r in stored),
         zygote_start_s_mean=statistics.mean(zygotes) if zygotes else None,
         fresh_interpreter_s_median=fresh_s,
         counts=summary["counts"], load_average=load)

@@ -1,6 +1,7 @@
 """Chip-instance sweeps (pyNN_sparsehw.sweep): tasks, criteria, yield statistics, the
 results folder, and real sweeps on a dask LocalCluster of 2 worker processes (one of
-them killed with SIGKILL in the middle of a task)."""
+them killed with SIGKILL in the middle of a task) and on the command's own LocalCluster
+of 2 worker threads."""
 
 import json
 import logging
@@ -290,6 +291,26 @@ def test_sweep_command_results_and_resume(client, tmp_path, capsys):
     assert slow["counts"] == {"error": 1}
     stored = json.loads((tmp_path / "slow" / "tasks" / "seed0000_sleep-60.json").read_text())
     assert "timed out after 2 s" in stored["error"] and stored["task_seconds"] < 30
+
+
+def test_sweep_command_on_its_own_local_cluster_of_n_workers(tmp_path, capsys):
+    """``--workers 2``: the command starts a LocalCluster of 2 workers itself; both
+    run tasks, each task in a process of its own, and every result is there."""
+    from pyNN_sparsehw.sweep.isolate import POOL
+    out = tmp_path / "workers"
+    status = cli.main(["sweep", str(SCRIPT), "1.0", "--chip", "ideal", "--chip-seeds", "0-3",
+                       "--param", "sleep=0.3", "--workers", "2", "--out", str(out),
+                       "--no-progress"])
+    assert status == 0, capsys.readouterr().out
+    ids = [f"seed000{s}_sleep-0.3" for s in range(4)]
+    index = check_index(out, ids)
+    assert index["counts"] == {"ok": 4}
+    stored = [json.loads((out / "tasks" / f"{i}.json").read_text()) for i in ids]
+    assert len({r["worker"] for r in stored}) == 2
+    assert {r["worker_pid"] for r in stored} == {os.getpid()}   # workers: threads of this process
+    assert len({r["task_pid"] for r in stored}) == 4
+    assert all(r["metrics"]["rate"]["cells"] == pytest.approx(lif_rate(1.0)) for r in stored)
+    assert not POOL._all                              # the zygotes ended with the cluster
 
 
 def test_calibrated_against_uncalibrated_through_the_cache(client, cache, tmp_path, capsys):

@@ -29,7 +29,8 @@ def cluster_options(parser):
                        help="address of a running dask scheduler, e.g. tcp://host:8786 "
                             "(default: a local cluster)")
     where.add_argument("--workers", type=int, metavar="N",
-                       help="worker processes of the local cluster (default: one per core)")
+                       help="workers of the local cluster, i.e. tasks run at once, each in a "
+                            "process of its own (default: one per core)")
 
 
 SWEEP_PARSER = argparse.ArgumentParser(

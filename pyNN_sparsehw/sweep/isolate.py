@@ -4,7 +4,8 @@ PyNN and Brian2 keep global state (the simulator state, Brian2's magic network a
 preferences, a script's module-level objects), so two tasks must never share a
 process. Starting a new interpreter per task would pay for importing PyNN, Brian2,
 neo and scipy every time (~2-4 s on the 2-core machine of docs/sweeps.rst). Instead,
-each dask worker starts one *zygote*: a plain Python process (``python -m
+each dask worker (one thread) has one *zygote* (:data:`POOL`, the zygotes of the
+worker's process, whose workers may be threads): a plain Python process (``python -m
 pyNN_sparsehw.sweep.isolate``, one thread) that imports all of that once
 (:data:`PRELOAD`) and then forks one child per task. The child starts from the
 zygote's pristine state (nothing set up, nothing run), runs the task with its output
@@ -13,15 +14,17 @@ task made dies with it. The zygote talks to the worker by JSON lines on its stdi
 stdout. Its objects are frozen out of garbage collection (:func:`gc.freeze`) before the
 first fork, so that the children share its memory instead of copying it.
 
-A child's parent is the zygote and the zygote's is the worker: when the worker
+A child's parent is the zygote and the zygote's is the worker's process: when that
 process dies (killed, or its machine lost), the zygote sees that it was re-parented,
 kills the running child and exits, and dask runs the task again on another worker.
 POSIX only (``os.fork``).
 """
 
+import contextlib
 import importlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -39,7 +42,12 @@ PRELOAD = ("pyNN.sparsehw", "pyNN.utility", "brian2", "pyNN_sparsehw.sweep.task"
 FUNCTIONS = {"script": "run_script_task", "calibrate": "run_calibration_task"}
 #: one task = one core: numerical libraries in the zygote use one thread
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: seconds between the zygote's checks of its parent and of the timeout while a child
+#: runs (its end wakes the zygote at once); POLL_S where Linux's pidfd_open is missing
+WATCH_S = 0.2
 POLL_S = 0.01
+#: seconds a closing zygote may take to finish its task before it is killed
+CLOSE_WAIT_S = 2.0
 LOG_TAIL = 4000
 
 
@@ -55,11 +63,18 @@ class Zygote:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pyNN_sparsehw.sweep.isolate"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
-        ready = self.process.stdout.readline()
-        if ready.strip() != "ready":
+        self.ready = False
+
+    def wait_ready(self):
+        """Wait until the zygote has imported :data:`PRELOAD` (at once if it has)."""
+        if self.ready:
+            return
+        said = self.process.stdout.readline()
+        if said.strip() != "ready":
             self.close()
-            raise ZygoteLost(f"the task zygote did not start (said {ready!r}); run "
+            raise ZygoteLost(f"the task zygote did not start (said {said!r}); run "
                              f"`{sys.executable} -m pyNN_sparsehw.sweep.isolate` to see why")
+        self.ready = True
 
     def alive(self):
         return self.process.poll() is None
@@ -90,35 +105,106 @@ class Zygote:
                 result["log"] = _tail(request["log"])
             return result
 
-    def close(self):
-        if self.process.poll() is None:
+    def tell_to_leave(self):
+        """Close the zygote's stdin: it leaves once its task, if any, is done."""
+        with contextlib.suppress(OSError):
             self.process.stdin.close()
+
+    def close(self, wait_s=CLOSE_WAIT_S):
+        """End the zygote: it leaves when its stdin closes; one still busy with a task
+        after `wait_s` seconds is killed with that task's child."""
+        if self.process.poll() is None:
+            self.tell_to_leave()
             try:
-                self.process.wait(10)
+                self.process.wait(wait_s)
             except subprocess.TimeoutExpired:
+                import psutil                             # a dependency of distributed
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    for child in psutil.Process(self.process.pid).children():
+                        child.kill()
                 self.process.kill()
                 self.process.wait()
 
 
-_THREAD = threading.local()
+class ZygotePool:
+    """The zygotes of this process: a task takes an idle one (or starts one) and gives
+    it back when done, so that a worker with several threads, or several workers
+    that are threads of one process (:func:`.executor.dask_client` with
+    ``worker_processes=False``), each have one, and :meth:`close` ends them all."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle = []
+        self._all = []
+
+    def start(self, count):
+        """Start `count` zygotes without waiting for their imports (e.g. while the
+        cluster starts); tasks take them when they are ready."""
+        zygotes = [Zygote() for _ in range(count)]
+        with self._lock:
+            self._all += zygotes
+            self._idle += zygotes
+
+    def take(self):
+        """An idle live zygote, or a new one, ready; and the seconds this waited for
+        its start (None when it was ready)."""
+        zygote = None
+        with self._lock:
+            while self._idle and zygote is None:
+                zygote = self._idle.pop()
+                if not zygote.alive():
+                    self._all.remove(zygote)
+                    zygote = None
+        if zygote is not None and zygote.ready:
+            return zygote, None
+        start = time.perf_counter()
+        if zygote is None:
+            zygote = Zygote()
+            with self._lock:
+                self._all.append(zygote)
+        try:
+            zygote.wait_ready()
+        except ZygoteLost:
+            self.discard(zygote)
+            raise
+        return zygote, time.perf_counter() - start
+
+    def give_back(self, zygote):
+        with self._lock:
+            self._idle.append(zygote)
+
+    def discard(self, zygote):
+        with self._lock:
+            if zygote in self._all:
+                self._all.remove(zygote)
+
+    def close(self):
+        """End every zygote of this pool (their running children too)."""
+        with self._lock:
+            zygotes, self._all, self._idle = self._all, [], []
+        for zygote in zygotes:                    # all told first, then waited for
+            zygote.tell_to_leave()
+        for zygote in zygotes:
+            zygote.close()
+
+
+#: the zygotes of this process
+POOL = ZygotePool()
 
 
 def run_isolated(kind, spec, timeout=None):
-    """Run a task in a fresh child of this thread's zygote (started on first use,
-    restarted if it died; a worker with several threads has one zygote per thread).
-    Adds ``worker_pid`` (this process) to the result, and ``zygote_start_s`` (s) when
-    this task had to start the zygote."""
-    zygote = getattr(_THREAD, "zygote", None)
-    started = None
-    if zygote is None or not zygote.alive():
-        start = time.perf_counter()
-        zygote = _THREAD.zygote = Zygote()
-        started = time.perf_counter() - start
+    """Run a task in a fresh child of one of this process's zygotes (:data:`POOL`;
+    one per task running at once, started on first use, replaced if it died). Adds
+    ``worker_pid`` (this process) to the result, and ``zygote_start_s`` (s) when this
+    task had to start its zygote; the child adds ``task_pid`` (its own process) and
+    ``task_cpu_s`` (the CPU time it used, s)."""
+    zygote, started = POOL.take()
     try:
         result = zygote.run(kind, spec, timeout)
     except ZygoteLost:
-        _THREAD.zygote = None
+        POOL.discard(zygote)
         raise
+    POOL.give_back(zygote)
     result["worker_pid"] = os.getpid()
     if started is not None:
         result["zygote_start_s"] = started
@@ -154,24 +240,38 @@ def main():
             _child(request)                                  # never returns
         reply = _wait(pid, parent, request.get("timeout"))
         if reply is None:
-            return                                           # the worker is gone
+            break                                            # the worker is gone
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
+    os._exit(0)                   # nothing to clean up: skip the interpreter's teardown
 
 
 def _wait(pid, parent, timeout):
-    """Wait for child `pid`; None (child killed) if the zygote's parent died."""
+    """Wait for child `pid`; None (child killed) if the zygote's parent died. Sleeps
+    until the child ends, waking every :data:`WATCH_S` to check the parent and the
+    timeout (every :data:`POLL_S` where Linux's ``pidfd_open`` is missing)."""
     deadline = time.monotonic() + timeout if timeout else None
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return {"exit": os.waitstatus_to_exitcode(status)}
-        expired = deadline is not None and time.monotonic() > deadline
-        if os.getppid() != parent or expired:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return {"exit": -signal.SIGKILL, "timed_out": True} if expired else None
-        time.sleep(POLL_S)
+    try:
+        ended = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        ended = None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return {"exit": os.waitstatus_to_exitcode(status)}
+            expired = deadline is not None and time.monotonic() > deadline
+            if os.getppid() != parent or expired:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"exit": -signal.SIGKILL, "timed_out": True} if expired else None
+            if ended is None:
+                time.sleep(POLL_S)
+            else:
+                select.select([ended], [], [], WATCH_S)
+    finally:
+        if ended is not None:
+            os.close(ended)
 
 
 def _child(request):
@@ -189,6 +289,8 @@ def _child(request):
             result = getattr(task, FUNCTIONS[request["kind"]])(request["spec"])
         except BaseException:
             result = dict(status="error", error=traceback.format_exc(limit=20))
+        times = os.times()
+        result.update(task_pid=os.getpid(), task_cpu_s=times.user + times.system)
         write_json(request["result"], result)
         code = 0
     finally:

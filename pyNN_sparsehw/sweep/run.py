@@ -49,9 +49,11 @@ def run_sweep(script, args=(), chip="analog", chip_seeds=range(4), params=None,
     scheduler : str, Cluster or distributed.Client, optional
         Address of a dask scheduler, a cluster object (dask-jobqueue's
         ``SLURMCluster``...) or a Client; default: a LocalCluster of `workers`
-        processes.
+        workers, threads of this process (every task runs in a process of its own:
+        :func:`.executor.dask_client`).
     workers : int, optional
-        Worker processes of the LocalCluster (default: the number of cores).
+        Workers of the LocalCluster, i.e. tasks run at once (default: the number of
+        cores).
     retries : int
         Times a task whose execution raised is resubmitted (a lost worker is handled
         by the scheduler, see :mod:`.executor`).
@@ -85,7 +87,7 @@ def run_sweep(script, args=(), chip="analog", chip_seeds=range(4), params=None,
     todo = [task for task in tasks if task.id not in done]
     lost = {}
     if todo:
-        with dask_client(scheduler, workers) as client:
+        with dask_client(scheduler, workers, worker_processes=False) as client:
             token = unique_token()
             calibration = {}
             if needs_calibration(chip_model):
@@ -159,7 +161,7 @@ def run_calibrations(chip, chip_seeds, scheduler=None, workers=None, force=False
     from tqdm.auto import tqdm
     seeds = list(dict.fromkeys(int(s) for s in chip_seeds))
     results = {}
-    with dask_client(scheduler, workers) as client:
+    with dask_client(scheduler, workers, worker_processes=False) as client:
         token = unique_token()
         futures = {client.submit(execute, "calibrate",
                                  dict(chip=str(chip), chip_seed=seed, force=bool(force)),
