@@ -164,6 +164,40 @@ def test_offline_training_lowers_the_loss_with_torch_adam():
         assert np.abs(w).max() <= 1.0 and not np.allclose(w, before[key])
 
 
+def test_sampled_twin_draws_the_chips_mismatch_afresh_and_quantizes():
+    """A mismatch instance of the analog model: relative sigmas (tau_m 15 %),
+    absolute ones (v_thresh 2 mV), per neuron input and per synapse gains (15 %,
+    10 %), weights on the 6-bit grid whose top code is the weight limit; a new draw
+    every call; the ideal model's instance is the nominal twin."""
+    from pyNN_sparsehw.chip.model import load_chip
+    arch = Architecture.feed_forward(40, 4000, 10)
+    analog = load_chip("analog")
+    generator = torch.Generator().manual_seed(0)
+    first = ArchitectureTwin.sampled(arch, 0.5, analog, generator, 0.5, torch.float64)
+    second = ArchitectureTwin.sampled(arch, 0.5, analog, generator, 0.5, torch.float64)
+    hidden = first.populations["hidden"].parameters
+    assert float((hidden.tau_m / NEURON.tau_m).std()) == pytest.approx(0.15, rel=0.05)
+    assert float((hidden.v_thresh - NEURON.v_thresh).std()) == pytest.approx(2.0, rel=0.05)
+    assert float(hidden.tau_m.mean()) == pytest.approx(NEURON.tau_m, rel=0.01)
+    assert float(hidden.c_m.std() / hidden.c_m.mean()) == pytest.approx(0.02, rel=0.1)
+    excitatory = first.gains[("input", "hidden")][0]
+    per_input = excitatory.mean(dim=0)                    # the neuron input's gain
+    assert float(per_input.std()) == pytest.approx(0.15, rel=0.1)
+    assert float((excitatory / per_input).std()) == pytest.approx(0.1, rel=0.05)
+    assert not torch.equal(hidden.tau_m, second.populations["hidden"].parameters.tau_m)
+    weight = torch.linspace(-0.6, 0.6, 40 * 4000, dtype=torch.float64).reshape(40, 4000)
+    exc, inh = first.projections(("input", "hidden"), weight)
+    codes = exc.weight / first.gains[("input", "hidden")][0] / (0.5 / 63)
+    np.testing.assert_allclose(codes, np.round(codes), atol=1e-9)
+    assert float(codes.max()) == 63 and float(inh.weight.max()) == 0.0
+    ideal = ArchitectureTwin.sampled(arch, 0.5, load_chip("ideal"), generator, 0.5)
+    nominal = ArchitectureTwin.nominal(arch, 0.5)
+    for field, value in nominal.populations["hidden"].parameters._asdict().items():
+        assert torch.equal(getattr(ideal.populations["hidden"].parameters, field), value)
+    assert torch.equal(ideal.projections(("input", "hidden"), weight.float())[0].weight,
+                       nominal.projections(("input", "hidden"), weight.float())[0].weight)
+
+
 # --------------------------------------------------------------- on chips
 def test_chip_network_counts_what_it_records(software):
     arch = Architecture((("input", 3), ("out", 2)), (("input", "out"),), NEURON)
