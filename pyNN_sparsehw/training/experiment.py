@@ -53,9 +53,10 @@ class Config:
     readout_scale : logit per output spike; init_weight : initial weights' standard
     deviation times sqrt(fan-in) (nA); test_fraction, data_seed : the split;
     software_epochs, software_batch, software_rate : offline training in the twin
-    (Adam step, nA); robust_to : the chip model (name) whose mismatch the offline
-    training draws afresh for every batch (:meth:`ArchitectureTwin.sampled`; None:
-    the nominal twin only); iterations, batch_size, loop_rate : in-the-loop training;
+    (Adam step, nA); robust_to, robust_spread : the chip model (name) whose
+    mismatch the offline training draws afresh for every batch, and the fraction of
+    its sigmas drawn (:meth:`ArchitectureTwin.sampled`; None: the nominal twin
+    only); iterations, batch_size, loop_rate : in-the-loop training;
     model_seed : initial weights and sample order; rng_seed : the simulator's seed
     (trial-to-trial noise); test_samples : how many test samples to use (None: all).
     """
@@ -67,10 +68,11 @@ class Config:
     init_weight: float = 3.0
     test_fraction: float = 0.2
     data_seed: int = 0
-    software_epochs: int = 15
-    software_batch: int = 128
+    software_epochs: int = 16
+    software_batch: int = 32
     software_rate: float = 0.01
     robust_to: object = "analog"
+    robust_spread: float = 0.75
     iterations: int = 30
     batch_size: int = 50
     loop_rate: float = 0.005
@@ -169,7 +171,8 @@ def train_offline(config, progress=True):
 
         def twins():
             return ArchitectureTwin.sampled(architecture, config.code.dt, chip_model,
-                                            generator, config.weight_limit, model.dtype)
+                                            generator, config.weight_limit,
+                                            config.robust_spread, model.dtype)
     history = train_software(model, config.code, data.x_train, data.y_train,
                              config.software_epochs, config.software_batch,
                              config.software_rate, config.model_seed, progress, twins)

@@ -99,7 +99,7 @@ class ArchitectureTwin:
         return cls(populations, quantizers, None, 1, float(dt))
 
     @classmethod
-    def sampled(cls, architecture, dt, chip_model, generator, weight_limit,
+    def sampled(cls, architecture, dt, chip_model, generator, weight_limit, spread=1.0,
                 dtype=torch.float32):
         """A random instance of `chip_model` (a
         :class:`~pyNN_sparsehw.chip.model.ChipModel`): the nominal parameters with a
@@ -108,13 +108,13 @@ class ArchitectureTwin:
         input and synapse, and the weights quantized as
         :class:`~.chip.ChipNetwork` writes them (the largest code stands for
         `weight_limit`, nA). Training under such draws makes a network robust to
-        the mismatch of an uncalibrated chip (Petrovici et al. 2017). `generator`:
-        a torch.Generator."""
+        the mismatch of an uncalibrated chip (Petrovici et al. 2017). `spread`:
+        the fraction of the chip's sigmas drawn; `generator`: a torch.Generator."""
         nominal = cls.nominal(architecture, dt, dtype)
 
         def deviate(values, parameter, shape):
             mismatch = (chip_model.parameter(parameter) or {}).get("mismatch") or {}
-            sigma = float(mismatch.get("sigma", 0.0))
+            sigma = spread * float(mismatch.get("sigma", 0.0))
             z = torch.randn(shape, generator=generator, dtype=dtype)
             if mismatch.get("relative", True):
                 return values * torch.clamp(1.0 + sigma * z, min=0.05)
@@ -130,7 +130,7 @@ class ArchitectureTwin:
         exponent_bits = int(chip_model.synapses.get("exponent_bits", 0))
         scale = float(weight_limit) / (2 ** bits - 1) if bits and not exponent_bits else None
         quantizer = WeightQuantizer(bits, exponent_bits, scale)
-        synapse_sigma = float(chip_model.synapses.get("gain_mismatch", 0.0))
+        synapse_sigma = spread * float(chip_model.synapses.get("gain_mismatch", 0.0))
         quantizers, gains = {}, {}
         for pre, post in architecture.projections:
             shape = (architecture.size(pre), architecture.size(post))
