@@ -28,7 +28,7 @@ NEURON = NeuronParameters()
 #: a reduced experiment: 3 epochs in the nominal twin (about 15 s; training under
 #: mismatch draws, the default, needs more epochs, and the in-the-loop test needs a
 #: network that naive transfer harms)
-SMALL = Config(software_epochs=3, robust_to=None)
+SMALL = Config(software_epochs=3, software_batch=128, robust_to=None)
 
 
 @pytest.fixture(scope="module")
@@ -399,7 +399,8 @@ def test_reports_hold_what_was_measured(digital_runs, software, tmp_path):
 
 def test_demo_runs_end_to_end_with_the_same_numbers_in_another_process(tmp_path, capsys):
     args = ["--chip", "digital", "--chip-seed", "1", "2", "--iterations", "1",
-            "--batch-size", "10", "--test-samples", "10", "--software-epochs", "2", "--quiet"]
+            "--batch-size", "10", "--test-samples", "10", "--software-epochs", "1",
+            "--software-batch", "128", "--hidden", "10", "--quiet"]
     status = demo_main(args + ["--out", str(tmp_path / "here")])
     assert status == 0
     printed = capsys.readouterr().out

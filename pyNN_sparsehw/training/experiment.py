@@ -1,5 +1,5 @@
-"""The whole experiment: train the nominal chip's twin in software, deploy to a chip
-(stage by stage: uncalibrated, calibrated...), train in the loop.
+"""The whole experiment: train in software (the twin, under drawn chip mismatch),
+deploy to a chip (stage by stage: uncalibrated, calibrated...), train in the loop.
 
 Each stage is a set of extra ``sim.setup`` keywords. A stage whose keywords this
 version of pyNN.sparsehw does not know (e.g. ``calibration`` before calibration
@@ -83,7 +83,7 @@ class Config:
 
 @dataclass
 class SoftwareResult:
-    """The software side: data, weights trained in the nominal chip's twin, and
+    """The software side: data, weights trained offline in the twin, and
     (loss, accuracy) per epoch."""
     config: Config
     data: object
@@ -156,7 +156,9 @@ def evaluate_in_twin(model, code, x, y):
 
 
 def train_offline(config, progress=True):
-    """Train the network in the nominal chip's twin (torch, Adam)."""
+    """Train the network offline (torch, Adam) in twins with fresh draws of the
+    `robust_to` chip model's mismatch (or the nominal twin), test it in the nominal
+    twin."""
     start = time.perf_counter()
     torch.manual_seed(config.model_seed)
     data = load_digits(config.test_fraction, config.data_seed)
