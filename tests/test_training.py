@@ -406,7 +406,7 @@ def test_reports_hold_what_was_measured(digital_runs, software, tmp_path):
 def test_demo_runs_end_to_end_with_the_same_numbers_in_another_process(tmp_path, capsys):
     args = ["--chip", "digital", "--chip-seed", "1", "2", "--iterations", "1",
             "--batch-size", "10", "--test-samples", "10", "--software-epochs", "1",
-            "--software-batch", "128", "--hidden", "10", "--quiet"]
+            "--software-batch", "512", "--hidden", "10", "--quiet"]
     status = demo_main(args + ["--out", str(tmp_path / "here")])
     assert status == 0
     printed = capsys.readouterr().out
