@@ -313,19 +313,19 @@ def test_substituted_forward_is_the_chips_and_the_gradient_the_twins(software):
 def test_in_the_loop_training_recovers_the_analog_chip(software):
     """Reduced check of issue 6 (full: `make train-demo`): on the uncalibrated analog
     chip (seed 1) naive transfer of the nominally trained network collapses; 10
-    iterations in the loop bring it back to within 5 points of the software model
+    iterations in the loop bring it back to within 4 points of the software model
     (the full demo's 30, from a robustly trained network, get within 1), with the
     weights on the chip's grid."""
-    reduced = software.reconfigured(iterations=10, test_samples=120)
+    reduced = software.reconfigured(iterations=10, batch_size=30, test_samples=120)
     uncalibrated = Stage("uncalibrated", {"calibration": None}, True)
     result = run_stage(reduced, uncalibrated, "analog", 1, progress=False)
     print(f"software {reduced.test_accuracy:.4f}, naive transfer "
           f"{result.transfer_accuracy:.4f}, in the loop {result.loop_accuracy:.4f}")
     assert result.available and len(result.history) == 10
-    # measured: software 84.3 %, naive transfer 31.3 %, after 10 iterations 80.8 %
-    # (a step of 0.01 gives 78.9 %, 6 iterations at 0.02 73.6 %)
+    # measured: software 84.3 %, naive transfer 31.3 %, after 10 iterations of 30
+    # samples 82.0 % (of 50 samples: 80.8 %; at a step of 0.01: 78.9 %)
     assert result.transfer_accuracy < reduced.test_accuracy - 0.3
-    assert result.loop_accuracy >= reduced.test_accuracy - 0.05
+    assert result.loop_accuracy >= reduced.test_accuracy - 0.04
     assert result.loop_accuracy > result.transfer_accuracy + 0.4
     for off_grid, lowest, highest, top in result.weight_grid.values():
         assert off_grid < 1e-9 and 0 <= lowest and highest <= top == 63
