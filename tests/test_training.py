@@ -25,8 +25,10 @@ from pyNN_sparsehw.training.trainer import InTheLoopTrainer, batches, train_soft
 NEURON = NeuronParameters()
 
 
-#: a reduced experiment: 3 epochs in the twin (about 15 s)
-SMALL = Config(software_epochs=3)
+#: a reduced experiment: 3 epochs in the nominal twin (about 15 s; training under
+#: mismatch draws, the default, needs more epochs, and the in-the-loop test needs a
+#: network that naive transfer harms)
+SMALL = Config(software_epochs=3, software_batch=128, robust_to=None)
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +166,43 @@ def test_offline_training_lowers_the_loss_with_torch_adam():
         assert np.abs(w).max() <= 1.0 and not np.allclose(w, before[key])
 
 
+def test_sampled_twin_draws_the_chips_mismatch_afresh_and_quantizes():
+    """A mismatch instance of the analog model: relative sigmas (tau_m 15 %),
+    absolute ones (v_thresh 2 mV), per neuron input and per synapse gains (15 %,
+    10 %), weights on the 6-bit grid whose top code is the weight limit; a new draw
+    every call; the ideal model's instance is the nominal twin."""
+    from pyNN_sparsehw.chip.model import load_chip
+    arch = Architecture.feed_forward(40, 4000, 10)
+    analog = load_chip("analog")
+    generator = torch.Generator().manual_seed(0)
+    first = ArchitectureTwin.sampled(arch, 0.5, analog, generator, 0.5, dtype=torch.float64)
+    second = ArchitectureTwin.sampled(arch, 0.5, analog, generator, 0.5, dtype=torch.float64)
+    hidden = first.populations["hidden"].parameters
+    assert float((hidden.tau_m / NEURON.tau_m).std()) == pytest.approx(0.15, rel=0.05)
+    assert float((hidden.v_thresh - NEURON.v_thresh).std()) == pytest.approx(2.0, rel=0.05)
+    assert float(hidden.tau_m.mean()) == pytest.approx(NEURON.tau_m, rel=0.01)
+    assert float(hidden.c_m.std() / hidden.c_m.mean()) == pytest.approx(0.02, rel=0.1)
+    excitatory = first.gains[("input", "hidden")][0]
+    per_input = excitatory.mean(dim=0)                    # the neuron input's gain
+    assert float(per_input.std()) == pytest.approx(0.15, rel=0.1)
+    assert float((excitatory / per_input).std()) == pytest.approx(0.1, rel=0.05)
+    assert not torch.equal(hidden.tau_m, second.populations["hidden"].parameters.tau_m)
+    half = ArchitectureTwin.sampled(arch, 0.5, analog, generator, 0.5, spread=0.5)
+    spread = half.populations["hidden"].parameters.tau_m / NEURON.tau_m
+    assert float(spread.std()) == pytest.approx(0.075, rel=0.05)
+    weight = torch.linspace(-0.6, 0.6, 40 * 4000, dtype=torch.float64).reshape(40, 4000)
+    exc, inh = first.projections(("input", "hidden"), weight)
+    codes = exc.weight / first.gains[("input", "hidden")][0] / (0.5 / 63)
+    np.testing.assert_allclose(codes, np.round(codes), atol=1e-9)
+    assert float(codes.max()) == 63 and float(inh.weight.max()) == 0.0
+    ideal = ArchitectureTwin.sampled(arch, 0.5, load_chip("ideal"), generator, 0.5)
+    nominal = ArchitectureTwin.nominal(arch, 0.5)
+    for field, value in nominal.populations["hidden"].parameters._asdict().items():
+        assert torch.equal(getattr(ideal.populations["hidden"].parameters, field), value)
+    assert torch.equal(ideal.projections(("input", "hidden"), weight.float())[0].weight,
+                       nominal.projections(("input", "hidden"), weight.float())[0].weight)
+
+
 # --------------------------------------------------------------- on chips
 def test_chip_network_counts_what_it_records(software):
     arch = Architecture((("input", 3), ("out", 2)), (("input", "out"),), NEURON)
@@ -184,7 +223,10 @@ def test_chip_network_counts_what_it_records(software):
 @pytest.mark.parametrize("chip_name", ["analog", "digital", "ideal"])
 def test_written_weights_sit_on_the_chip_grid_within_range(chip_name):
     arch = Architecture.feed_forward(64, 20, 10)
-    chip = ChipNetwork(arch, RateCode(), 0.5, {"chip": chip_name, "chip_seed": 7})
+    # uncalibrated: calibrating chip 7 (cold cache) would take minutes, and the grid
+    # and the gains' mismatch are what is checked
+    chip = ChipNetwork(arch, RateCode(), 0.5, {"chip": chip_name, "chip_seed": 7,
+                                               "calibration": None})
     rng = np.random.default_rng(0)
     weights = {key: rng.normal(0.0, 0.25, (arch.size(key[0]), arch.size(key[1])))
                for key in arch.projections}
@@ -270,18 +312,21 @@ def test_substituted_forward_is_the_chips_and_the_gradient_the_twins(software):
 
 def test_in_the_loop_training_recovers_the_analog_chip(software):
     """Reduced check of issue 6 (full: `make train-demo`): on the uncalibrated analog
-    chip (seed 1) naive transfer loses accuracy; 10 iterations in the loop bring most
-    of it back (the full demo's 30 get closer), with the weights on the chip's grid."""
-    reduced = software.reconfigured(iterations=10, test_samples=120)
+    chip (seed 1) naive transfer of the nominally trained network collapses; 10
+    iterations in the loop bring it back to within 4 points of the software model
+    (the full demo's 30, from a robustly trained network, get within 1), with the
+    weights on the chip's grid."""
+    reduced = software.reconfigured(iterations=10, batch_size=30, test_samples=120)
     uncalibrated = Stage("uncalibrated", {"calibration": None}, True)
     result = run_stage(reduced, uncalibrated, "analog", 1, progress=False)
     print(f"software {reduced.test_accuracy:.4f}, naive transfer "
           f"{result.transfer_accuracy:.4f}, in the loop {result.loop_accuracy:.4f}")
     assert result.available and len(result.history) == 10
-    assert result.transfer_accuracy < reduced.test_accuracy - 0.02
-    # measured: software 84.3 %, naive transfer 31.3 %, after 10 iterations 80.8 %
-    assert result.loop_accuracy >= reduced.test_accuracy - 0.1
-    assert result.loop_accuracy > result.transfer_accuracy + 0.2
+    # measured: software 84.3 %, naive transfer 31.3 %, after 10 iterations of 30
+    # samples 82.0 % (of 50 samples: 80.8 %; at a step of 0.01: 78.9 %)
+    assert result.transfer_accuracy < reduced.test_accuracy - 0.3
+    assert result.loop_accuracy >= reduced.test_accuracy - 0.04
+    assert result.loop_accuracy > result.transfer_accuracy + 0.4
     for off_grid, lowest, highest, top in result.weight_grid.values():
         assert off_grid < 1e-9 and 0 <= lowest and highest <= top == 63
 
@@ -360,7 +405,8 @@ def test_reports_hold_what_was_measured(digital_runs, software, tmp_path):
 
 def test_demo_runs_end_to_end_with_the_same_numbers_in_another_process(tmp_path, capsys):
     args = ["--chip", "digital", "--chip-seed", "1", "2", "--iterations", "1",
-            "--batch-size", "10", "--test-samples", "10", "--software-epochs", "2", "--quiet"]
+            "--batch-size", "10", "--test-samples", "10", "--software-epochs", "1",
+            "--software-batch", "512", "--hidden", "10", "--quiet"]
     status = demo_main(args + ["--out", str(tmp_path / "here")])
     assert status == 0
     printed = capsys.readouterr().out

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 
 from .experiment import Config, run_experiment, train_offline, with_changes
 from .report import write_report
@@ -33,7 +34,12 @@ def parser():
                    help="use only the first N samples of the test split (default: all)")
     p.add_argument("--software-epochs", type=int, default=Config.software_epochs,
                    help="epochs of offline training")
+    p.add_argument("--software-batch", type=int, default=Config.software_batch,
+                   help="samples per batch of offline training")
     p.add_argument("--hidden", type=int, default=Config.hidden, help="hidden neurons")
+    p.add_argument("--robust-to", default=Config.robust_to,
+                   help="chip model whose mismatch the offline training draws for every "
+                        "batch ('none': the nominal twin only)")
     p.add_argument("--jobs", type=int, default=1,
                    help="processes running chip seeds in parallel (same numbers as 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -48,9 +54,14 @@ def main(argv=None):
     progress = not args.quiet
     config = with_changes(Config(), iterations=args.iterations, batch_size=args.batch_size,
                           test_samples=args.test_samples, software_epochs=args.software_epochs,
+                          software_batch=args.software_batch,
                           hidden=args.hidden)
+    config = replace(config, robust_to=None if args.robust_to.lower() == "none"
+                     else args.robust_to)
     software = train_offline(config, progress)
-    print(f"trained in the nominal chip's twin: software test accuracy "
+    drawn = "the nominal twin" if config.robust_to is None else \
+        f"{config.robust_to} mismatch drawn per batch"
+    print(f"trained offline ({drawn}): software test accuracy in the nominal twin "
           f"{100 * software.test_accuracy:.2f} % ({software.seconds:.1f} s)")
     software, ideal, results = run_experiment(chip=args.chip, chip_seeds=args.chip_seed,
                                               progress=progress, software=software,

@@ -1,5 +1,5 @@
-"""The whole experiment: train the nominal chip's twin in software, deploy to a chip
-(stage by stage: uncalibrated, calibrated...), train in the loop.
+"""The whole experiment: train in software (the twin, under drawn chip mismatch),
+deploy to a chip (stage by stage: uncalibrated, calibrated...), train in the loop.
 
 Each stage is a set of extra ``sim.setup`` keywords. A stage whose keywords this
 version of pyNN.sparsehw does not know (e.g. ``calibration`` before calibration
@@ -14,10 +14,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
-from .architecture import Architecture, NeuronParameters
 import torch
 
+from ..chip.model import load_chip
+from .architecture import Architecture, NeuronParameters
 from .chip import ChipNetwork
 from .data import load_digits
 from .encoding import RateCode
@@ -53,7 +53,10 @@ class Config:
     readout_scale : logit per output spike; init_weight : initial weights' standard
     deviation times sqrt(fan-in) (nA); test_fraction, data_seed : the split;
     software_epochs, software_batch, software_rate : offline training in the twin
-    (Adam step, nA); iterations, batch_size, loop_rate : in-the-loop training;
+    (Adam step, nA); robust_to, robust_spread : the chip model (name) whose
+    mismatch the offline training draws afresh for every batch, and the fraction of
+    its sigmas drawn (:meth:`ArchitectureTwin.sampled`; None: the nominal twin
+    only); iterations, batch_size, loop_rate : in-the-loop training;
     model_seed : initial weights and sample order; rng_seed : the simulator's seed
     (trial-to-trial noise); test_samples : how many test samples to use (None: all).
     """
@@ -65,9 +68,11 @@ class Config:
     init_weight: float = 3.0
     test_fraction: float = 0.2
     data_seed: int = 0
-    software_epochs: int = 15
-    software_batch: int = 128
+    software_epochs: int = 16
+    software_batch: int = 32
     software_rate: float = 0.01
+    robust_to: object = "analog"
+    robust_spread: float = 0.75
     iterations: int = 30
     batch_size: int = 50
     loop_rate: float = 0.005
@@ -78,7 +83,7 @@ class Config:
 
 @dataclass
 class SoftwareResult:
-    """The software side: data, weights trained in the nominal chip's twin, and
+    """The software side: data, weights trained offline in the twin, and
     (loss, accuracy) per epoch."""
     config: Config
     data: object
@@ -151,7 +156,9 @@ def evaluate_in_twin(model, code, x, y):
 
 
 def train_offline(config, progress=True):
-    """Train the network in the nominal chip's twin (torch, Adam)."""
+    """Train the network offline (torch, Adam) in twins with fresh draws of the
+    `robust_to` chip model's mismatch (or the nominal twin), test it in the nominal
+    twin."""
     start = time.perf_counter()
     torch.manual_seed(config.model_seed)
     data = load_digits(config.test_fraction, config.data_seed)
@@ -159,9 +166,18 @@ def train_offline(config, progress=True):
                                              data.n_classes, neuron=config.neuron)
     model = SpikingNetwork(architecture, config.weight_limit, config.readout_scale,
                            seed=config.model_seed, init_weight=config.init_weight)
+    twins = None
+    if config.robust_to is not None:
+        chip_model = load_chip(config.robust_to)
+        generator = torch.Generator().manual_seed(config.model_seed)
+
+        def twins():
+            return ArchitectureTwin.sampled(architecture, config.code.dt, chip_model,
+                                            generator, config.weight_limit,
+                                            config.robust_spread, model.dtype)
     history = train_software(model, config.code, data.x_train, data.y_train,
                              config.software_epochs, config.software_batch,
-                             config.software_rate, config.model_seed, progress)
+                             config.software_rate, config.model_seed, progress, twins)
     x_test, y_test = evaluation_set(config, data)
     loss, acc = evaluate_in_twin(model, config.code, x_test, y_test)
     return SoftwareResult(config, data, architecture, model.numpy_weights(), history, loss,

@@ -25,6 +25,10 @@ from .twin import TwinPopulation, TwinProjection, WeightQuantizer, simulate
 from .twin.neurons import LIFParameters
 
 
+#: LIF twin parameter -> the chip model's circuit parameter whose mismatch it has
+MISMATCH_OF = {"tau_exc": "tau_syn", "tau_inh": "tau_syn"}
+
+
 def cross_entropy(logits, labels):
     """Mean softmax cross-entropy (nats) of integer `labels` (a torch scalar)."""
     return torch.nn.functional.cross_entropy(logits, torch.as_tensor(labels, dtype=torch.int64))
@@ -93,6 +97,50 @@ class ArchitectureTwin:
         quantizers = {key: (WeightQuantizer(), WeightQuantizer())
                       for key in architecture.projections}
         return cls(populations, quantizers, None, 1, float(dt))
+
+    @classmethod
+    def sampled(cls, architecture, dt, chip_model, generator, weight_limit, spread=1.0,
+                dtype=torch.float32):
+        """A random instance of `chip_model` (a
+        :class:`~pyNN_sparsehw.chip.model.ChipModel`): the nominal parameters with a
+        fresh draw of the chip's frozen mismatch (its sigmas, relative or absolute,
+        relative factors clipped at 0.05 as on the chip), the gain of every neuron
+        input and synapse, and the weights quantized as
+        :class:`~.chip.ChipNetwork` writes them (the largest code stands for
+        `weight_limit`, nA). Training under such draws makes a network robust to
+        the mismatch of an uncalibrated chip (Petrovici et al. 2017). `spread`:
+        the fraction of the chip's sigmas drawn; `generator`: a torch.Generator."""
+        nominal = cls.nominal(architecture, dt, dtype)
+
+        def deviate(values, parameter, shape):
+            mismatch = (chip_model.parameter(parameter) or {}).get("mismatch") or {}
+            sigma = spread * float(mismatch.get("sigma", 0.0))
+            z = torch.randn(shape, generator=generator, dtype=dtype)
+            if mismatch.get("relative", True):
+                return values * torch.clamp(1.0 + sigma * z, min=0.05)
+            return values + sigma * z
+
+        populations = {}
+        for name, pop in nominal.populations.items():
+            fields = {field: deviate(value, MISMATCH_OF.get(field, field), value.shape)
+                      for field, value in pop.parameters._asdict().items()}
+            populations[name] = TwinPopulation(name, pop.model, type(pop.parameters)(**fields),
+                                               pop.size)
+        bits = int(chip_model.weight_bits)
+        exponent_bits = int(chip_model.synapses.get("exponent_bits", 0))
+        scale = float(weight_limit) / (2 ** bits - 1) if bits and not exponent_bits else None
+        quantizer = WeightQuantizer(bits, exponent_bits, scale)
+        synapse_sigma = spread * float(chip_model.synapses.get("gain_mismatch", 0.0))
+        quantizers, gains = {}, {}
+        for pre, post in architecture.projections:
+            shape = (architecture.size(pre), architecture.size(post))
+            quantizers[pre, post] = (quantizer, quantizer)
+            gains[pre, post] = tuple(
+                deviate(torch.ones(shape[1], dtype=dtype), "gain_syn", shape[1])
+                * torch.clamp(1.0 + synapse_sigma
+                              * torch.randn(shape, generator=generator, dtype=dtype), min=0.05)
+                for _ in ("exc", "inh"))
+        return cls(populations, quantizers, gains, nominal.delay, nominal.dt)
 
     @classmethod
     def from_chip(cls, chip, dtype=torch.float32):

@@ -56,14 +56,20 @@ def batches(n_samples, batch_size, rng):
 
 
 def train_software(model, code, x, y, epochs=15, batch_size=128, learning_rate=0.01, seed=0,
-                   progress=True, twin=None):
-    """Train `model` (a :class:`~.model.SpikingNetwork`) offline in `twin` (default:
-    the nominal chip) on samples `x` (intensities) with labels `y`, with Adam and a
-    cosine decay of its step over the epochs.
+                   progress=True, twins=None):
+    """Train `model` (a :class:`~.model.SpikingNetwork`) offline on samples `x`
+    (intensities) with labels `y`, with Adam and a cosine decay of its step over
+    the epochs. `twins`: a callable giving the twin of each batch (e.g. a fresh
+    draw of a chip's mismatch, :meth:`.model.ArchitectureTwin.sampled`); default:
+    the nominal chip's twin.
 
     Returns the mean (loss, accuracy) over each epoch's batches.
     """
-    twin = twin or ArchitectureTwin.nominal(model.architecture, code.dt, model.dtype)
+    if twins is None:
+        nominal = ArchitectureTwin.nominal(model.architecture, code.dt, model.dtype)
+
+        def twins():
+            return nominal
     spikes = code.spike_tensor(x)
     y = np.asarray(y)
     stream = batches(len(y), batch_size, np.random.default_rng(seed))
@@ -78,7 +84,7 @@ def train_software(model, code, x, y, epochs=15, batch_size=128, learning_rate=0
             for _ in range(len(y) // batch_size):
                 chosen = next(stream)
                 with one_thread():
-                    loss, acc = model.loss(model(spikes[:, chosen], twin), y[chosen])
+                    loss, acc = model.loss(model(spikes[:, chosen], twins()), y[chosen])
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()
