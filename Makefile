@@ -36,6 +36,9 @@
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
 #                                  quantized, encoded; energies, held-out fit, conv layer
 #                                  (results/schaefer, about 5 min on 2 cores)
+#   make deep-r-demo [ARGS=...]   8x8 digits dense and with DEEP R at 10 % connectivity, then
+#                                  on the digital chip: accuracy, synaptic memory, energy
+#                                  (results/deep_r), e.g. ARGS="--fraction 0.05"
 #   make docs                      the Sphinx site in docs/_build/html (warnings are errors)
 #   make clean / make distclean
 
@@ -59,7 +62,7 @@ STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark va-benchmark \
         encodings compare calibration compensation associative-memory train-demo schaefer \
-        nir-demo egru-demo sweep-benchmark docs clean distclean
+        nir-demo egru-demo sweep-benchmark deep-r-demo docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -134,6 +137,9 @@ associative-memory: $(STAMP_TEST)
 
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
+
+deep-r-demo: $(STAMP_TEST)
+	$(VPY) examples/deep_r_digits.py $(ARGS)
 
 sweep-benchmark: $(STAMP_TEST)
 	rm -rf benchmarks/results/sweep
