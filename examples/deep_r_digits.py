@@ -1,17 +1,21 @@
-"""DEEP R on the 8x8 digits: a 64-100-10 LIF network trained dense and at 10 %
-connectivity (Bellec et al. 2018), then run on the digital chip through PyNN.
+"""DEEP R on the 8x8 digits: a 64-100-10 LIF network trained dense, then pruned to 10 %
+of its synapses and trained on with DEEP R (Bellec et al. 2018), both run on the
+digital chip through PyNN.
 
-    python examples/deep_r_digits.py --fraction 0.1 --epochs 15 --out results/deep_r
+    python examples/deep_r_digits.py --fraction 0.1 --out results/deep_r
 
-Both networks are trained in the nominal chip's twin (torch, Adam, the digits
-trainer's settings). The dense one with ``train_software``; the sparse one with the same
-loop and :class:`~pyNN_sparsehw.training.deep_r.DeepR` after every Adam step, one
-global budget across both projections. Each trained network is then built on the
-``digital`` chip with PyNN, only its nonzero synapses (positive weights on the
-excitatory receptor, negative on the inhibitory one, ``FromListConnector``), the test
-set is shown once, and the chip's HardwareReport gives the synaptic memory (bits, in the
-encoding the mapper chose, and in each encoding) and the energy per inference.
-Writes ``summary.json`` and ``summary.md`` to --out.
+The dense network is trained in the nominal chip's twin with ``train_software`` (the
+digits trainer's settings). DEEP R then starts from its weights: each projection keeps
+its largest `fraction` of weights (magnitude pruning, one budget per projection), the
+kept weights are multiplied by --rescale (they carry the input of ten times as many
+synapses; the weight limit rises to --sparse-limit nA, within the chip's range) and
+training goes on with Adam and :class:`~pyNN_sparsehw.training.deep_r.DeepR` after
+every step, in smaller batches (more steps per epoch at the same cost). Each trained
+network is then built on the ``digital`` chip with PyNN, only its nonzero synapses
+(positive weights on the excitatory receptor, negative on the inhibitory one,
+``FromListConnector``), the test set is shown once, and the chip's HardwareReport gives
+the synaptic memory (bits, in the encoding the mapper chose and in each encoding) and
+the energy per inference. Writes ``summary.json`` and ``summary.md`` to --out.
 """
 
 import argparse
@@ -34,15 +38,20 @@ from pyNN_sparsehw.engine.progress import progress_bar
 
 
 def train_deep_r(model, code, x, y, epochs, batch_size, learning_rate, seed, fraction, l1,
-                 temperature):
-    """`train_software`'s loop (Adam, cosine decay) with DEEP R after every step."""
+                 temperature, rescale):
+    """`train_software`'s loop (Adam, cosine decay) with DEEP R after every step, from
+    `model`'s weights pruned to `fraction` per projection and multiplied by `rescale`."""
     twin = ArchitectureTwin.nominal(model.architecture, code.dt, model.dtype)
     spikes = code.spike_tensor(x)
     stream = batches(len(y), batch_size, np.random.default_rng(seed))
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
-    rewiring = DeepR(dict(model.weights.items()), fraction=fraction, l1=l1,
+    rewiring = DeepR(dict(model.weights.items()), fraction=fraction, scope="tensor", l1=l1,
                      temperature=temperature, lr=learning_rate, seed=seed, optimizer=optimizer)
+    with torch.no_grad():
+        for w in model.weights.values():
+            w.mul_(rescale)
+    model.clip_()
     rewired = 0
     with progress_bar(epochs, "DEEP R training", "epochs") as bar:
         for _ in range(epochs):
@@ -135,9 +144,13 @@ def markdown(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fraction", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--l1", type=float, default=1e-4)
-    parser.add_argument("--temperature", type=float, default=1e-8)
+    parser.add_argument("--epochs", type=int, default=15, help="dense training")
+    parser.add_argument("--deep-r-epochs", type=int, default=10)
+    parser.add_argument("--deep-r-batch", type=int, default=32)
+    parser.add_argument("--l1", type=float, default=1.0)
+    parser.add_argument("--temperature", type=float, default=1e-4)
+    parser.add_argument("--rescale", type=float, default=2.0)
+    parser.add_argument("--sparse-limit", type=float, default=2.0, help="nA")
     parser.add_argument("--rate", type=float, default=0.01, help="Adam step (nA)")
     parser.add_argument("--test-samples", type=int, default=None)
     parser.add_argument("--chip", default="digital")
@@ -156,12 +169,12 @@ def main(argv=None):
     train_software(dense, code, data.x_train, data.y_train, args.epochs, 128, args.rate, 0)
     rows.append(summarise("dense", dense, code, x_test, y_test, args.chip,
                           time.perf_counter() - start))
-    torch.manual_seed(0)
-    sparse = SpikingNetwork(architecture, 0.5, 1.0, seed=0, init_weight=3.0)
+    sparse = SpikingNetwork(architecture, args.sparse_limit, 1.0, seed=0, init_weight=3.0)
+    sparse.set_weights(dense.numpy_weights())
     start = time.perf_counter()
     rewiring, rewired = train_deep_r(sparse, code, data.x_train, np.asarray(data.y_train),
-                                     args.epochs, 128, args.rate, 0, args.fraction, args.l1,
-                                     args.temperature)
+                                     args.deep_r_epochs, args.deep_r_batch, args.rate, 0,
+                                     args.fraction, args.l1, args.temperature, args.rescale)
     row = summarise(f"DEEP R {100 * args.fraction:g} %", sparse, code, x_test, y_test,
                     args.chip, time.perf_counter() - start)
     row.update(rewired=rewired, active=rewiring.active)
