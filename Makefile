@@ -41,6 +41,9 @@
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
 #                                  quantized, encoded; energies, held-out fit, conv layer
 #                                  (results/schaefer, about 5 min on 2 cores)
+#   make deep-r-demo [ARGS=...]   8x8 digits dense and with DEEP R at 10 % connectivity, then
+#                                  on the digital chip: accuracy, synaptic memory, energy
+#                                  (results/deep_r), e.g. ARGS="--fraction 0.05"
 #   make docs                      the Sphinx site in docs/_build/html (warnings are errors)
 #   make clean / make distclean
 
@@ -64,7 +67,7 @@ STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark va-benchmark \
         encodings compare calibration compensation associative-memory train-demo schaefer \
-        nir-demo egru-demo lsnn-demo sweep-benchmark docs clean distclean
+        nir-demo egru-demo lsnn-demo sweep-benchmark deep-r-demo docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -139,6 +142,9 @@ associative-memory: $(STAMP_TEST)
 
 train-demo: $(STAMP_TEST)
 	$(VPY) examples/train_digits.py $(ARGS)
+
+deep-r-demo: $(STAMP_TEST)
+	$(VPY) examples/deep_r_digits.py $(ARGS)
 
 sweep-benchmark: $(STAMP_TEST)
 	rm -rf benchmarks/results/sweep

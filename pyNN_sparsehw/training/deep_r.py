@@ -41,7 +41,9 @@ class DeepR:
     ----------
     parameters : dict {name: torch.nn.Parameter} or sequence of Parameters
         The signed weights (any shapes). Their current values set the initial
-        connections: a synapse is active when its weight has its sign (nonzero).
+        connections: a synapse is active when its weight has its sign (nonzero); when
+        there are more than the budget allows, the largest magnitudes stay (so a trained
+        dense network is pruned by magnitude, random initial weights at random).
     connections : int, sequence or dict of ints, optional
         The budget of active synapses: one int for the global budget; with
         ``scope="tensor"`` one int per parameter (a sequence in order, or a dict by
@@ -64,7 +66,7 @@ class DeepR:
         The fixed sign of every synapse (by name or in order). Default: the sign of the
         initial weight, and a random sign where that weight is 0.
     seed : int or torch.Generator
-        Seed of the random signs, the initial choice of connections and the rewiring.
+        Seed of the random signs and of the rewiring.
     optimizer : torch.optim.Optimizer, optional
         When given, its per-element state (Adam's moments, SGD's momentum) is cleared
         at every synapse that is rewired, so a new synapse starts without the history
@@ -184,22 +186,21 @@ class DeepR:
         return [f.reshape(p.shape) for f, p in zip(flat, self.parameters)]
 
     def _select_initial(self, thetas):
-        """Active = theta > 0; then a random subset of them down to the budget, or random
-        dormant synapses (theta 0) added up to it."""
+        """Active = theta > 0; the largest of them when more than the budget (magnitude
+        pruning of trained weights; a random subset of random ones), then random
+        dormant synapses (theta 0) up to the budget."""
         masks = []
         for theta, budget in zip(self._groups(thetas), self.budgets):
             active = theta > 0
-            n = int(active.sum())
-            if n > budget:
-                candidates = torch.nonzero(active).flatten()
-                keep = candidates[torch.randperm(n, generator=self.generator)[:budget]]
+            if int(active.sum()) > budget:
+                keep = torch.topk(torch.where(active, theta, torch.zeros_like(theta)),
+                                  budget).indices
                 active = torch.zeros_like(active)
                 active[keep] = True
             masks.append(active)
         masks = self._ungroup(masks)
         for mask, new in zip(self.masks, masks):
             mask.copy_(new)
-        self.rewired = 0
         self._activate(thetas)
 
     # ------------------------------------------------------------------ the step
