@@ -26,13 +26,18 @@
 #   make associative-memory [ARGS=...]  sparse associative memory (Tanaka et al. 2020):
 #                                  figures and numbers in results/associative_memory
 #   make nir-demo [ARGS=...]       snnTorch -> NIR -> chips: 8x8 digits on ideal, digital,
-#                                  analog uncalibrated and calibrated (results/nir_demo)
+#                                  analog uncalibrated and calibrated, each analog one
+#                                  fine-tuned in the loop (results/nir_demo; ~11 min)
 #   make train-demo [ARGS=...]     8x8 digits trained with the chip in the loop
 #                                  e.g. make train-demo ARGS="--chip-seed 0 1 2 --jobs 2"
 #   make sweep-benchmark [ARGS=...]  64 instances of a 1000-cell Vogels-Abbott network:
 #                                  serial vs a sweep on 2 local dask workers (docs/sweeps.rst)
 #   make egru-demo [ARGS=...]      event-based GRUs vs a dense GRU on the digital chip:
 #                                  table and figure in results/egru (ARGS="--task evidence")
+#   make lsnn-demo [ARGS=...]      LSNN (LIF + adaptive-threshold neurons) trained through time:
+#                                  store-recall and evidence accumulation against LIF only,
+#                                  sequential digits on ideal and digital, DEEP R at 10 %
+#                                  (results/lsnn)
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
 #                                  quantized, encoded; energies, held-out fit, conv layer
 #                                  (results/schaefer, about 5 min on 2 cores)
@@ -59,7 +64,7 @@ STAMP_DOCS := $(VENV)/.installed-docs
 
 .PHONY: venv install install-reference test test-long demo conformance examples benchmark va-benchmark \
         encodings compare calibration compensation associative-memory train-demo schaefer \
-        nir-demo egru-demo sweep-benchmark docs clean distclean
+        nir-demo egru-demo lsnn-demo sweep-benchmark docs clean distclean
 
 venv install: $(STAMP_TEST)
 
@@ -144,6 +149,9 @@ egru-demo: $(STAMP_TEST)
 
 schaefer: $(STAMP_TEST)
 	$(VPY) examples/schaefer.py $(ARGS)
+
+lsnn-demo: $(STAMP_TEST)
+	$(VPY) examples/lsnn_demo.py $(ARGS)
 
 nir-demo: $(STAMP_TEST)
 	$(VPY) examples/nir_snntorch.py $(ARGS)

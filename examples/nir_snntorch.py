@@ -1,16 +1,18 @@
-"""From snnTorch to the chip through NIR: the 8x8 digits.
+"""From snnTorch to the chip through NIR, and fine-tuning there: the 8x8 digits.
 
-1. Train a small spiking network in snnTorch (64 -> hidden Leaky -> 10 Leaky, rate
-   coded input, surrogate gradients, cross-entropy on spike counts).
+1. Train a small spiking network in snnTorch (64 -> hidden Leaky -> 10 Leaky, no
+   biases, rate coded input, surrogate gradients, cross-entropy on spike counts).
 2. Export it with snnTorch's ``export_to_nir`` and write it as a NIR file.
 3. Read the file with :func:`pyNN_sparsehw.nir.read` on the ``ideal`` chip, the
    ``digital`` chip, the ``analog`` chip uncalibrated (``setup(calibration=None)``)
    and calibrated (the default), present the test set, and report accuracy, synaptic
    memory and energy per inference
    (:class:`pyNN_sparsehw.report.hardware.HardwareReport`).
-
-Fine-tuning with the chip in the loop is left out: it needs the training stack that
-is being rewritten on PyTorch.
+4. On both analog chips, fine-tune the weights with the chip in the loop
+   (:class:`pyNN_sparsehw.training.InTheLoopTrainer` over the populations and
+   projections that ``read`` created, :mod:`pyNN_sparsehw.nir.loop`): forward on the
+   chip, backward through the twin of this chip instance with the chip's spikes
+   substituted; then present the test set again.
 
 Run: ``make nir-demo`` (or ``python examples/nir_snntorch.py --help``). Results go to
 ``results/nir_demo/``: the NIR file, ``summary.json`` and each chip's hardware report.
@@ -32,6 +34,8 @@ from snntorch.export_nir import export_to_nir
 
 import pyNN_sparsehw as sim
 from pyNN_sparsehw import nir as pnir
+from pyNN_sparsehw.nir.loop import NIRChip, Presentation, SignedWeights
+from pyNN_sparsehw.training import InTheLoopTrainer
 
 #: chip time step (ms) per NIR step; the analog chip integrates its AdEx circuits with
 #: classic Runge-Kutta, which needs a step of at most ~2 of its shortest tau_syn (0.5 ms)
@@ -53,6 +57,12 @@ def arguments():
                         help="spike probability per step of a white pixel")
     parser.add_argument("--test", type=int, default=0,
                         help="test samples shown to the chips (0: all 360)")
+    parser.add_argument("--loop-iterations", type=int, default=40,
+                        help="in-the-loop iterations on each analog chip")
+    parser.add_argument("--loop-batch", type=int, default=40,
+                        help="training samples per in-the-loop iteration")
+    parser.add_argument("--loop-rate", type=float, default=0.005,
+                        help="Adam's step in the loop (nA)")
     parser.add_argument("--chip-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/nir_demo")
@@ -67,12 +77,13 @@ def encode(images, steps, rate, generator):
 
 def network(hidden):
     """64 -> Leaky -> 10 Leaky; per-neuron beta and threshold (NIR's type inference
-    needs a parameter per neuron) and reset to zero (NIR's reset)."""
+    needs a parameter per neuron), reset to zero (NIR's reset), no biases (the
+    in-the-loop trainer's architecture has none)."""
     return torch.nn.Sequential(
-        torch.nn.Linear(64, hidden),
+        torch.nn.Linear(64, hidden, bias=False),
         snn.Leaky(beta=torch.full((hidden,), BETA), threshold=torch.ones(hidden),
                   reset_mechanism="zero", init_hidden=True),
-        torch.nn.Linear(hidden, 10),
+        torch.nn.Linear(hidden, 10, bias=False),
         snn.Leaky(beta=torch.full((10,), BETA), threshold=torch.ones(10),
                   reset_mechanism="zero", init_hidden=True, output=True))
 
@@ -103,29 +114,28 @@ def accuracy_of(count, y):
     return float(np.mean(np.argmax(count, axis=1) == y))
 
 
-def stream(spikes, gap):
-    """Samples (steps, samples, 64) one after another, `gap` silent steps after
-    each: (samples * (steps + gap), 64)."""
-    steps, samples, _ = spikes.shape
-    shown = np.zeros((samples, steps + gap, 64))
-    shown[:, :steps] = np.transpose(spikes, (1, 0, 2))
-    return shown.reshape(-1, 64)
-
-
-def stream_counts(output, samples, steps, gap):
-    """Output spike counts per sample (samples, 10) of a stream's output."""
-    return output.reshape(samples, steps + gap, -1)[:, :steps].sum(axis=1)
-
-
-def on_chip(path, shown, args, chip, calibration):
-    """Run the stream `shown` on `chip`; returns its output spikes (steps, 10) and the
-    hardware report."""
+def read_onto(path, args, chip, calibration):
+    """The NIR file read onto a new simulation of `chip`."""
     sim.setup(timestep=TIMESTEP_MS, chip=chip, chip_seed=args.chip_seed,
               calibration=calibration)
-    network = pnir.read(path, voltage_scale=VOLTAGE_SCALE, v_offset=V_OFFSET)
+    return pnir.read(path, voltage_scale=VOLTAGE_SCALE, v_offset=V_OFFSET)
+
+
+def test_on_chip(network, shown, samples):
+    """Run the stream `shown` (NIR steps, 64); returns the output spikes (steps, 10)
+    and the hardware report of the run."""
     output = network.run(shown)[next(iter(network.outputs))]
-    samples = shown.shape[0] // (args.steps + args.gap)
     return output, sim.hardware_report(inferences=samples)
+
+
+def fine_tune(chip, train_spikes, y_train, args):
+    """In-the-loop training of the read network's weights; returns the trainer."""
+    trainer = InTheLoopTrainer(SignedWeights(chip), chip, train_spikes, y_train,
+                               batch_size=args.loop_batch, learning_rate=args.loop_rate,
+                               seed=args.seed)
+    trainer.train(args.loop_iterations, description="in the loop")
+    chip.write_weights(trainer.model.numpy_weights())
+    return trainer
 
 
 def summary_of(report):
@@ -166,21 +176,22 @@ def main():
     graph = export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0])
     path = out / "digits.nir"
     nir.write(path, graph)
-    shown = stream(test_spikes.numpy(), args.gap)
+    presentation = Presentation(args.steps, args.gap, TIMESTEP_MS)
+    shown = presentation.stream(test_spikes.numpy().transpose(1, 0, 2))
+    samples = len(y_test)
     with torch.no_grad():                 # snnTorch on the same stream, never reset
         snn_utils.reset(net)
         reference = torch.stack([net(torch.as_tensor(s[None], dtype=torch.float32))[0][0]
                                  for s in shown]).numpy()
     results["snntorch, stream"] = {"accuracy": accuracy_of(
-        stream_counts(reference, len(y_test), args.steps, args.gap), y_test)}
+        presentation.counts(reference, samples), y_test)}
     print(f"snnTorch on the stream of test samples (never reset): accuracy "
           f"{results['snntorch, stream']['accuracy']:.3f}")
-    stages = [("ideal", "ideal", None), ("digital", "digital", None),
-              ("analog, uncalibrated", "analog", None), ("analog, calibrated", "analog", "auto")]
-    for name, chip, calibration in stages:
-        start = time.time()
-        output, report = on_chip(path, shown, args, chip, calibration)
-        count = stream_counts(output, len(y_test), args.steps, args.gap)
+    train_spikes = encode(x_train, args.steps, args.rate, generator).numpy().transpose(1, 0, 2)
+
+    def evaluate(name, realised, start):
+        output, report = test_on_chip(realised, shown, samples)
+        count = presentation.counts(output, samples)
         agreement = float(np.mean(np.argmax(count, 1) == np.argmax(software, 1)))
         same_spikes = float(np.sum(output * reference) / max(reference.sum(), output.sum()))
         results[name] = dict(accuracy=accuracy_of(count, y_test),
@@ -194,8 +205,24 @@ def main():
               f"memory {results[name]['memory_kib']:.1f} KiB, energy "
               f"{results[name]['energy_per_inference_uj']:.2f} uJ per inference "
               f"({results[name]['seconds']:.0f} s)")
+
+    stages = [("ideal", "ideal", None, False), ("digital", "digital", None, False),
+              ("analog, uncalibrated", "analog", None, True),
+              ("analog, calibrated", "analog", "auto", True)]
+    for name, chip, calibration, loop in stages:
+        start = time.time()
+        realised = read_onto(path, args, chip, calibration)
+        # the trainer's view of the network records every layer: made before any run
+        in_the_loop = NIRChip(realised, presentation) if loop else None
+        evaluate(name, realised, start)
+        if loop:
+            start = time.time()
+            trainer = fine_tune(in_the_loop, train_spikes, y_train, args)
+            tuned = f"{name}, fine-tuned in the loop"
+            evaluate(tuned, realised, start)
+            results[tuned]["training"] = [r.as_dict() for r in trainer.history]
     results["setup"] = dict(vars(args), timestep_ms=TIMESTEP_MS, voltage_scale=VOLTAGE_SCALE,
-                            v_offset=V_OFFSET, beta=BETA, test_samples=len(y_test))
+                            v_offset=V_OFFSET, beta=BETA, test_samples=samples)
     (out / "summary.json").write_text(json.dumps(results, indent=2))
     print(f"written to {out}/")
 

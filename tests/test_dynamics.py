@@ -168,6 +168,32 @@ def test_poisson_rate_and_repeatability():
     assert times_a.min() >= 100.0 and times_a.max() < 500.0
 
 
+def test_voltage_jump_receptors_next_to_a_current(sim):
+    """VoltageJumpPostSynapticResponse: the weight (mV, either sign) is added to v in
+    the step the spike arrives, one delay after it, and decays with tau_m; a current
+    receptor of the same PointNeuron keeps its own exponential current."""
+    celltype = sim.PointNeuron(sim.LIF(tau_m=10.0, v_rest=-60.0, v_thresh=-40.0),
+                               excitatory=sim.CurrExpPostSynapticResponse(tau_syn=2.0),
+                               up=sim.VoltageJumpPostSynapticResponse(),
+                               down=sim.VoltageJumpPostSynapticResponse())
+    neuron = sim.Population(1, celltype, initial_values={"v": -60.0})
+    inputs = sim.Population(2, sim.SpikeSourceArray(spike_times=[[20.0], [50.0]]))
+    sim.Projection(inputs[0:1], neuron, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=3.0, delay=1.0), receptor_type="up")
+    sim.Projection(inputs[1:2], neuron, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=-2.0, delay=1.0), receptor_type="down")
+    neuron.record(["v", "excitatory.isyn"])
+    sim.run(80.0)
+    segment = neuron.get_data().segments[0]
+    v = segment.filter(name="v")[0].magnitude[:, 0]
+    assert np.all(segment.filter(name="excitatory.isyn")[0].magnitude == 0.0)
+    np.testing.assert_allclose(v[:210], -60.0)
+    k = np.arange(90)
+    np.testing.assert_allclose(v[210:300], -60.0 + 3.0 * np.exp(-k * 0.1 / 10.0), rtol=1e-9)
+    after = -60.0 + 3.0 * np.exp(-(510 - 210) * 0.1 / 10.0) - 2.0
+    assert v[510] == pytest.approx(after, rel=1e-9)
+
+
 def test_composed_point_neuron_receptors(sim):
     """A PointNeuron with two named current receptors: each input reaches its own
     receptor, one delay after the spike, with the given weight and time constant."""

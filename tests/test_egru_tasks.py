@@ -6,7 +6,7 @@ from torch import nn
 
 from pyNN_sparsehw.training.egru import egru_initial_state, egru_step
 from pyNN_sparsehw.training.egru.experiment import gru_as_egru_parameters
-from pyNN_sparsehw.training.egru.tasks import evidence_accumulation, sequential_digits
+from pyNN_sparsehw.training.tasks import evidence_accumulation, sequential_digits
 
 
 def test_sequential_digits_thermometer_code():

@@ -321,6 +321,71 @@ def test_snntorch_recurrent_and_synaptic_networks_reproduced_on_ideal(kind):
     assert _matched(hidden, _spikes_of(network, node, steps)) >= 0.99
 
 
+def test_snntorch_rsynaptic_reproduced_on_ideal_in_the_same_step():
+    """Linear -> RSynaptic (recurrent CubaLIF), exported by snnTorch: the ideal chip
+    fires every spike in the step NIR's semantics give it. snnTorch 1.0.0 exports
+    RSynaptic only with reset_delay=True (with False its forward fails on None); the
+    reference is NIR's semantics in snnTorch: Synaptic(reset_delay=False) fed with the
+    input and the recurrent Linear of the previous step's spikes."""
+    torch.manual_seed(1)
+    n_in, n, steps = 12, 16, 60
+    fc = torch.nn.Linear(n_in, n)
+    layer = snn.RSynaptic(alpha=torch.full((n,), 0.6), beta=torch.full((n,), 0.85),
+                          threshold=torch.ones(n), linear_features=n, reset_mechanism="zero")
+    with torch.no_grad():
+        fc.weight *= 3.0
+        layer.recurrent.weight *= 2.0
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.lif = fc, layer
+
+        def forward(self, x):
+            return self.lif(self.fc(x))[0]
+
+    graph = export_to_nir(Net(), torch.zeros(1, n_in), ignore_dims=[0])
+    reference = snn.Synaptic(alpha=torch.full((n,), 0.6), beta=torch.full((n,), 0.85),
+                             threshold=torch.ones(n), reset_mechanism="zero",
+                             reset_delay=False)
+    x = (torch.rand(steps, 1, n_in) < 0.3).float()
+    syn, mem, spikes, expected = torch.zeros(1, n), torch.zeros(1, n), torch.zeros(1, n), []
+    with torch.no_grad():
+        for t in range(steps):
+            spikes, syn, mem = reference(fc(x[t]) + layer.recurrent(spikes), syn, mem)
+            expected.append(spikes[0].numpy())
+    expected = np.array(expected)
+    assert expected.sum() > 200
+
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(graph)
+    assert network.notes == []
+    assert type(network.populations["lif.lif"].celltype).__name__ == "PointNeuron"
+    result = network.run(x.squeeze(1).numpy())["output"]
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_recurrent_cubalif_without_voltage_jumps_is_one_step_late_by_name():
+    """The analog chip has no voltage jumps: a CubaLIF's recurrent edge is realised one
+    step late, a note naming the edge says so; on ideal the edge is split into a jump
+    and a current of one step each and the note is gone."""
+    graph = _cuba_graph(np.random.default_rng(3), recurrent=True)
+    sim.setup(timestep=1.0, chip="analog", calibration=None)
+    network = pnir.read(graph, voltage_scale=10.0, v_offset=-60.0)
+    assert network.notes[-1] == ("edge hidden -> hidden: the chip needs at least one step "
+                                 "per synapse, NIR asks for 0; realised with 1 step(s) more "
+                                 "latency")
+    assert type(network.populations["hidden"].celltype).__name__ == "IF_curr_exp"
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(graph)
+    assert network.notes == []
+    labels = sorted(p.label for p in network.projections[("hidden", "hidden")])
+    assert labels == ["hidden->hidden exc", "hidden->hidden inh", "hidden->hidden jump exc",
+                      "hidden->hidden jump inh"]
+    assert all(p.get("delay", format="list", with_address=False) == [1.0] * len(p)
+               for p in network.projections[("hidden", "hidden")])
+
+
 # ---------------------------------------------------------------- errors
 def _graph(*nodes):
     return nir.NIRGraph.from_list(nir.Input(input_type=np.array([3])), *nodes,
@@ -441,6 +506,87 @@ def test_nested_graph_equals_its_flat_version():
         results.append(network.run(x)["output"])
     assert network.outputs == {"output": "lif"} and results[1].sum() > 10
     np.testing.assert_array_equal(results[0], results[1])
+
+
+# ------------------------------------------------------- fine-tuning in the loop
+def _cuba_graph(rng, recurrent=False, bias=False):
+    """Input(6) -> Linear -> CubaLIF(5) -> Linear -> CubaLIF(3) -> Output, with a
+    recurrent Linear on the hidden layer or biases on request."""
+    def cuba(n):
+        return nir.CubaLIF(tau_syn=np.full(n, 2e-4), tau_mem=np.full(n, 5e-4),
+                           r=np.full(n, 5.0), w_in=np.full(n, 2.0), v_leak=np.zeros(n),
+                           v_threshold=np.ones(n), v_reset=np.zeros(n))
+    first = rng.normal(0.0, 1.2, (5, 6))
+    nodes = {"input": nir.Input(input_type=np.array([6])),
+             "w1": nir.Affine(weight=first, bias=np.full(5, 0.1)) if bias
+             else nir.Linear(weight=first),
+             "hidden": cuba(5), "w2": nir.Linear(weight=rng.normal(0.0, 1.2, (3, 5))),
+             "out": cuba(3), "output": nir.Output(output_type=np.array([3]))}
+    edges = [("input", "w1"), ("w1", "hidden"), ("hidden", "w2"), ("w2", "out"),
+             ("out", "output")]
+    if recurrent:
+        nodes["w_rec"] = nir.Linear(weight=rng.normal(0.0, 0.5, (5, 5)))
+        edges += [("hidden", "w_rec"), ("w_rec", "hidden")]
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+def test_a_read_network_in_the_loop_is_the_twins_network():
+    """On ideal, the twin of the read network (ArchitectureTwin.from_chip of the
+    NIRChip view) fires the chip's recorded spikes in every layer and step; the
+    weights keep their synapses' signs; an in-the-loop step writes its new weights to
+    the chip."""
+    from pyNN_sparsehw.nir.loop import NIRChip, Presentation, SignedWeights
+    from pyNN_sparsehw.training import ArchitectureTwin, InTheLoopTrainer
+
+    rng = np.random.default_rng(4)
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(_cuba_graph(rng))
+    chip = NIRChip(network, Presentation(steps=20, gap=40, dt=1.0))
+    assert chip.architecture.names == ["input", "hidden", "out"]
+    x = (rng.random((3, 20, 6)) < 0.4).astype(float)
+    recorded = chip.record(x)
+    assert recorded["input"].shape == (60, 3, 6) and recorded["out"].shape == (60, 3, 3)
+    assert recorded["hidden"].sum() > 20 and recorded["out"].sum() > 10
+    model = SignedWeights(chip)
+    twin = ArchitectureTwin.from_chip(chip, model.dtype)
+    with torch.no_grad():
+        spikes = model(recorded["input"], twin)
+    for layer in ("hidden", "out"):
+        np.testing.assert_array_equal(spikes[layer].numpy(), recorded[layer], err_msg=layer)
+
+    key = ("input", "hidden")
+    signs = chip.signs[key]
+    with torch.no_grad():
+        model.weight(key).copy_(-model.weight(key))           # every weight flipped
+    model.clip_()
+    np.testing.assert_array_equal(model.weight(key).detach().numpy(), 0.0)
+    assert set(np.unique(signs)) == {-1.0, 1.0}
+
+    model = SignedWeights(chip)
+    trainer = InTheLoopTrainer(model, chip, x, np.array([0, 1, 2]), batch_size=3,
+                               learning_rate=0.05)
+    before = chip.weights()
+    trainer.step()
+    after = model.numpy_weights()
+    chip.write_weights(after)
+    for key, w in chip.weights().items():
+        assert not np.allclose(w, before[key])
+        np.testing.assert_allclose(w, after[key], rtol=1e-6, atol=1e-9)
+        assert np.all(np.sign(w) * chip.signs[key] >= 0)
+
+
+def test_what_the_loop_cannot_train_is_an_error_naming_it():
+    from pyNN_sparsehw.nir.loop import NIRChip, Presentation
+
+    presentation = Presentation(steps=5, gap=5, dt=1.0)
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(_cuba_graph(np.random.default_rng(0), bias=True))
+    with pytest.raises(pnir.NIRMappingError, match="node.* hidden have biases"):
+        NIRChip(network, presentation)
+    sim.setup(timestep=1.0, chip="ideal")
+    network = pnir.read(_cuba_graph(np.random.default_rng(0), recurrent=True))
+    with pytest.raises(pnir.NIRMappingError, match="edge hidden -> hidden lies on a cycle"):
+        NIRChip(network, presentation)
 
 
 # --------------------------------------------------------------- command

@@ -45,6 +45,7 @@ RESPONSE_KINETICS = {
     "CurrExpPostSynapticResponse": "curr_exp",
     "CondExpPostSynapticResponse": "cond_exp",
     "CondAlphaPostSynapticResponse": "cond_alpha",
+    "VoltageJumpPostSynapticResponse": "voltage_jump",
 }
 
 #: receptors of the standard cell types, as the circuits name them

@@ -306,7 +306,7 @@ def _mark_back_edges(inputs, edges):
             visit(unit)
 
 
-def offsets(analysis, latencies, mode, biased=()):
+def offsets(analysis, latencies, mode, biased=(), jumps=()):
     """Step offset of every unit and the delay (chip steps) of every synapse.
 
     Parameters
@@ -323,10 +323,17 @@ def offsets(analysis, latencies, mode, biased=()):
         Units fed by the bias source, whose offset is 0: all offsets are shifted
         (edge delays unchanged) so that every offset is >= 0 and the bias reaches
         each of these units with >= 1 step.
+    jumps : iterable
+        Units of latency 1 that can also take voltage jumps (latency 0). A back edge
+        into one of them that would need 0 steps is *split* instead: a voltage jump
+        carries the input's effect on the next step and an exponential current,
+        one step later, the rest (see :func:`~.neurons.with_voltage_jumps`); such
+        an edge gets 1 step (plus its Delay nodes) and no warning.
 
     Returns
     -------
-    (offsets dict, delays list of int arrays per edge, warnings list)
+    (offsets dict, delays list of int arrays per edge, warnings list, split: set of
+    the indices of split edges)
     """
     if mode not in LATENCIES:
         raise ValueError(f"latency must be one of {', '.join(LATENCIES)}, got {mode!r}")
@@ -346,17 +353,22 @@ def offsets(analysis, latencies, mode, biased=()):
             break
     shift = max([0, -min(d.values())] + [1 + latencies[u] - d[u] for u in biased])
     d = {unit: value + shift for unit, value in d.items()}
-    delays, warnings = [], []
-    for edge in analysis.edges:
+    delays, warnings, split = [], [], set()
+    jumps = set(jumps)
+    for index, edge in enumerate(analysis.edges):
         if mode == "step":
             steps = 1 + edge.map.delay
         else:
             steps = d[edge.post] - d[edge.pre] + edge.map.delay \
                 - latencies[edge.post] + int(edge.back)
+        if edge.back and edge.post in jumps and latencies[edge.post] == 1 and \
+                steps.size and steps.min() == 0:
+            split.add(index)
+            steps = steps + 1
         if steps.size and steps.min() < 1:
             warnings.append(f"edge {edge.pre} -> {edge.post}: the chip needs at least one "
                             f"step per synapse, NIR asks for {int(steps.min())}; realised "
                             f"with {1 - int(steps.min())} step(s) more latency")
             steps = np.maximum(steps, 1)
         delays.append(steps.astype(np.int64))
-    return d, delays, warnings
+    return d, delays, warnings, split

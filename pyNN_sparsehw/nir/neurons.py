@@ -9,7 +9,10 @@ LIF         ``IF_curr_delta`` (``IF_curr_exp`` with the chip's shortest       sp
             synaptic time constant on chips without voltage-jump synapses)
 IF          as LIF, without leak                                              spikes
 LI          as LIF, threshold at 1e12 mV (never reached)                      ``v``
-CubaLIF     ``IF_curr_exp``                                                   spikes
+CubaLIF     ``IF_curr_exp``; with a recurrent edge on chips that also have    spikes
+            voltage jumps: ``PointNeuron`` of ``LIF``, two exponential
+            currents and two voltage-jump receptors
+            (:func:`with_voltage_jumps`)
 CubaLI      ``IF_curr_exp``, threshold at 1e12 mV (never reached)             ``v``
 Threshold   ``IF_curr_delta`` that forgets its state every step               spikes
 ==========  ================================================================  ===========
@@ -18,7 +21,7 @@ Threshold   ``IF_curr_delta`` that forgets its state every step               sp
 weights (and biases) into PyNN weights (mV or nA).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import nir
@@ -73,6 +76,10 @@ class Realisation:
         ``"spikes"`` or ``"v"`` (leaky integrators without threshold).
     initial_v : array
         Initial membrane potential (mV).
+    jump_factor : array or None
+        Voltage jump (mV) per NIR weight, per target neuron, of the voltage-jump
+        receptors ``jump_excitatory`` and ``jump_inhibitory`` (None: the neuron has
+        none; see :func:`with_voltage_jumps`).
     """
     cell_type: str
     parameters: dict
@@ -81,6 +88,41 @@ class Realisation:
     record: str
     initial_v: np.ndarray
     notes: list = field(default_factory=list)
+    jump_factor: np.ndarray = None
+
+    def current_decay(self, h):
+        """Per-step decay of the excitatory and inhibitory synaptic currents,
+        ``(alpha_E, alpha_I)`` per neuron, at the chip step `h` (ms)."""
+        return (units.chip_decay(self.parameters["tau_syn_E"], h),
+                units.chip_decay(self.parameters["tau_syn_I"], h))
+
+
+#: receptors a CubaLIF gets for a same-step recurrence (:func:`with_voltage_jumps`)
+JUMP_RECEPTORS = ("jump_excitatory", "jump_inhibitory")
+
+
+def with_voltage_jumps(realisation, h):
+    """The :class:`Realisation` of a CubaLIF (``IF_curr_exp``) that also takes
+    voltage jumps, for a recurrent edge NIR carries to the next step.
+
+    NIR adds the recurrent input ``V s[t]`` to the synaptic current of step t + 1,
+    which moves the membrane in that very step; a chip's exponential current moves
+    it one step after its arrival, and a synapse needs at least one step, so the
+    edge would be one step late. Split, it is not: a voltage jump of ``g V`` (mV,
+    ``g`` the gain of one NIR input on the membrane) arriving in step t + 1 is the
+    step's effect, and an exponential current of ``alpha V`` (times the weight
+    factor) arriving in step t + 1 too moves the membrane from t + 2 on by
+    ``alpha^k g V`` thereafter, exactly the decaying rest of NIR's current. The
+    neuron becomes a ``PointNeuron(LIF, excitatory=, inhibitory=`` exponential
+    currents ``, jump_excitatory=, jump_inhibitory=`` voltage jumps ``)``.
+    """
+    if realisation.cell_type != "IF_curr_exp":
+        raise NIRMappingError(f"voltage jumps are added to IF_curr_exp realisations, not "
+                              f"to {realisation.cell_type}")
+    p = realisation.parameters
+    per_nA = units.current_to_voltage(p["tau_m"], p["tau_syn_E"], p["cm"], h)
+    return replace(realisation, cell_type="PointNeuron",
+                   jump_factor=realisation.weight_factor * per_nA)
 
 
 def _array(value, size, name, label):

@@ -13,7 +13,7 @@ from pyNN_sparsehw import simulator
 
 from . import units
 from .graph import analyse, offsets
-from .neurons import NIRMappingError, realise
+from .neurons import JUMP_RECEPTORS, NIRMappingError, realise, with_voltage_jumps
 
 logger = logging.getLogger("pyNN_sparsehw")
 
@@ -23,6 +23,9 @@ META_DT = "sparsehw_dt"
 META_DISCRETISATION = "sparsehw_discretisation"
 #: default seconds per NIR step: what snnTorch's export_to_nir assumes
 DEFAULT_DT = 1.0e-4
+#: receptor -> suffix of the labels of the projections onto it
+SHORT_RECEPTOR_NAMES = {"excitatory": "exc", "inhibitory": "inh",
+                        "jump_excitatory": "jump exc", "jump_inhibitory": "jump inh"}
 
 
 @dataclass
@@ -239,7 +242,16 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, voltage_scal
     latencies = {name: r.latency for name, r in realisations.items()}
     latencies.update({name: 0 for name in analysis.inputs})
     biased = {edge.post for edge in analysis.edges if np.any(edge.map.bias)}
-    step_offsets, delays, warnings = offsets(analysis, latencies, latency, biased)
+    # CubaLIF realisations can add voltage-jump receptors where the chip has them
+    jumps = {name for name, r in realisations.items() if r.cell_type == "IF_curr_exp"
+             and isinstance(analysis.neurons[name], nir.CubaLIF)} \
+        if chip.has_kinetics("voltage_jump") else set()
+    step_offsets, delays, warnings, split = offsets(analysis, latencies, latency, biased,
+                                                    jumps)
+    for index in split:
+        post = analysis.edges[index].post
+        if realisations[post].jump_factor is None:
+            realisations[post] = with_voltage_jumps(realisations[post], h)
     notes = [note for r in realisations.values() for note in r.notes] + warnings
     for note in notes:
         logger.warning(note)
@@ -248,17 +260,24 @@ def read(path_or_graph, dt=None, discretisation=None, latency=None, voltage_scal
         populations[name] = sim.Population(analysis.size(name), sim.SpikeSourceArray(),
                                            label=name)
     for name, realisation in realisations.items():
-        cell_type = getattr(sim, realisation.cell_type)
-        population = sim.Population(analysis.size(name), cell_type(**realisation.parameters),
-                                    label=name)
+        population = sim.Population(analysis.size(name), _cell(realisation), label=name)
         population.initialize(v=realisation.initial_v)
         populations[name] = population
     projections = {}
-    for edge, steps in zip(analysis.edges, delays):
-        weights = edge.map.weight * realisations[edge.post].weight_factor[edge.map.post]
-        projections.setdefault((edge.pre, edge.post), []).extend(_project(
-            populations[edge.pre], populations[edge.post], edge.map.pre, edge.map.post,
-            weights, steps * h, f"{edge.pre}->{edge.post}"))
+    for index, (edge, steps) in enumerate(zip(analysis.edges, delays)):
+        realisation, label = realisations[edge.post], f"{edge.pre}->{edge.post}"
+        weights = edge.map.weight * realisation.weight_factor[edge.map.post]
+        pair = (populations[edge.pre], populations[edge.post], edge.map.pre, edge.map.post)
+        made = projections.setdefault((edge.pre, edge.post), [])
+        if index in split:
+            # the step's effect as a voltage jump, the decaying rest as a current
+            alpha_e, alpha_i = realisation.current_decay(h)
+            alpha = np.where(weights > 0, alpha_e[edge.map.post], alpha_i[edge.map.post])
+            made.extend(_project(*pair, alpha * weights, steps * h, label))
+            made.extend(_project(*pair, edge.map.weight * realisation.jump_factor[
+                edge.map.post], steps * h, label, JUMP_RECEPTORS))
+        else:
+            made.extend(_project(*pair, weights, steps * h, label))
     bias = _bias_source(analysis, realisations, step_offsets, populations, projections, h)
     records = {name: r.record for name, r in realisations.items()}
     if record:
@@ -297,16 +316,31 @@ def _bias_source(analysis, realisations, step_offsets, populations, projections,
     return name
 
 
-def _project(pre, post, pre_index, post_index, weights, delays, label):
-    """One projection per sign: excitatory (w > 0) and inhibitory (w < 0, PyNN's
-    sign for current-based inhibition)."""
+def _cell(realisation):
+    """The PyNN cell type object of a realisation."""
+    p = realisation.parameters
+    if realisation.cell_type != "PointNeuron":
+        return getattr(sim, realisation.cell_type)(**p)
+    lif = {name: p[name] for name in ("tau_m", "cm", "v_rest", "v_reset", "v_thresh",
+                                      "tau_refrac", "i_offset")}
+    jumps = {receptor: sim.VoltageJumpPostSynapticResponse() for receptor in JUMP_RECEPTORS}
+    return sim.PointNeuron(sim.LIF(**lif),
+                           excitatory=sim.CurrExpPostSynapticResponse(tau_syn=p["tau_syn_E"]),
+                           inhibitory=sim.CurrExpPostSynapticResponse(tau_syn=p["tau_syn_I"]),
+                           **jumps)
+
+
+def _project(pre, post, pre_index, post_index, weights, delays, label,
+             receptors=("excitatory", "inhibitory")):
+    """One projection per sign: onto the first of `receptors` (w > 0) and the second
+    (w < 0, PyNN's sign for current-based inhibition)."""
     out = []
-    for receptor, selected in (("excitatory", weights > 0), ("inhibitory", weights < 0)):
+    for receptor, selected in zip(receptors, (weights > 0, weights < 0)):
         if not np.any(selected):
             continue
         table = np.column_stack([pre_index[selected], post_index[selected],
                                  weights[selected], delays[selected]])
         out.append(sim.Projection(pre, post, sim.FromListConnector(
             table, column_names=["weight", "delay"]), receptor_type=receptor,
-            label=f"{label} {receptor[:3]}"))
+            label=f"{label} {SHORT_RECEPTOR_NAMES[receptor]}"))
     return out

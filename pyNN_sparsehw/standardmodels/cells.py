@@ -44,6 +44,7 @@ __all__ = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_c
 # ---------------------------------------------------------------- composed neurons
 from pyNN.parameters import ParameterSpace                         # noqa: E402
 from pyNN.standardmodels import receptors                          # noqa: E402
+from pyNN.standardmodels.base import StandardPostSynapticResponse  # noqa: E402
 
 LIF = _standard(cells.LIF)
 AdExp = _standard(cells.AdExp)
@@ -55,6 +56,19 @@ CondAlphaPostSynapticResponse = _standard(receptors.CondAlphaPostSynapticRespons
                                           recordable=["gsyn"])
 ExpPSR = CondExpPostSynapticResponse
 AlphaPSR = CondAlphaPostSynapticResponse
+
+
+class VoltageJumpPostSynapticResponse(StandardPostSynapticResponse):
+    """Post-synaptic response that moves the membrane potential by the weight (mV),
+    in the step the spike arrives, without synaptic state: ``IF_curr_delta``'s input,
+    as a named receptor of a ``PointNeuron`` (e.g. next to exponential currents).
+    pyNN.sparsehw's own; PyNN 0.13 has no such response."""
+    default_parameters = {"locations": 0.5}
+    default_initial_values = {}
+    units = {}
+    recordable = []
+    conductance_based = False
+    translations = build_translations(("locations", "locations"))
 
 
 class PointNeuron(cells.PointNeuron):
@@ -114,7 +128,7 @@ class PointNeuron(cells.PointNeuron):
 
 __all__ += ["LIF", "AdExp", "PointNeuron", "CurrExpPostSynapticResponse",
             "CondExpPostSynapticResponse", "CondAlphaPostSynapticResponse", "ExpPSR",
-            "AlphaPSR"]
+            "AlphaPSR", "VoltageJumpPostSynapticResponse"]
 
 
 # ---------------------------------------------------------------- adaptive threshold

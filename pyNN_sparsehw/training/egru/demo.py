@@ -11,7 +11,7 @@ import torch
 
 from ...report.texttable import table
 from . import experiment as ex
-from .tasks import evidence_accumulation, sequential_digits
+from ..tasks import evidence_accumulation, sequential_digits
 
 TASKS = {"digits": sequential_digits, "evidence": evidence_accumulation}
 

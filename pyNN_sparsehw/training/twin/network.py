@@ -28,7 +28,7 @@ def _per_step(step):
 MODELS = {
     "lif": (neurons.lif_initial_state, neurons.lif_constants, neurons.lif_advance),
     "adex": (neurons.adex_initial_state, *_per_step(neurons.adex_step)),
-    "alif": (neurons.alif_initial_state, *_per_step(neurons.alif_step)),
+    "alif": (neurons.alif_initial_state, neurons.alif_constants, neurons.alif_advance),
 }
 
 
@@ -135,8 +135,10 @@ def _run(populations, projections, sources, steps, dt, substitute, record, initi
         for receptor in ("exc", "inh"):
             incoming = [prj for prj in projections
                         if prj.post == pop.name and prj.receptor == receptor and prj.pre in sources]
-            external[pop.name, receptor] = _source_currents(incoming, sources, steps, batch,
-                                                            pop.size, dtype)
+            # one tensor per step, split once: indexing the (steps, ...) tensor in every
+            # step would make its backward add a full-size gradient per step
+            external[pop.name, receptor] = _source_currents(
+                incoming, sources, steps, batch, pop.size, dtype).unbind(0)
     recurrent = [prj for prj in projections if prj.pre in names and prj.post in names]
     state = {p.name: initial.get(p.name) or MODELS[p.model][0](p.parameters, batch)
              for p in populations}

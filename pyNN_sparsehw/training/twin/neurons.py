@@ -316,6 +316,52 @@ def alif_initial_state(parameters, batch, v=None):
     return ALIFState(lif.v, lif.i_exc, lif.i_inh, lif.refractory, torch.zeros_like(lif.v))
 
 
+class ALIFConstants(NamedTuple):
+    """What one ALIF step needs, computed once from the parameters and dt: membrane
+    and adaptation decay factors, mV per nA of current over one step, base threshold
+    and its distance from rest (mV, the reset and the pseudo-derivative's scale),
+    beta (mV), refractory steps, offset current (nA), fixed-point resolutions."""
+    alpha: torch.Tensor
+    rho: torch.Tensor
+    resistance: torch.Tensor
+    v_rest: torch.Tensor
+    v_thresh: torch.Tensor
+    base: torch.Tensor
+    beta: torch.Tensor
+    refractory: torch.Tensor
+    i_offset: torch.Tensor
+    v_lsb: torch.Tensor
+    b_lsb: torch.Tensor
+
+
+def alif_constants(p, dt):
+    """:class:`ALIFConstants` of parameters `p` at time step `dt` (ms)."""
+    alpha = torch.exp(-dt / p.tau_m)
+
+    def resolution(lsb):
+        return lsb if bool(torch.any(lsb > 0)) else None
+    return ALIFConstants(alpha, torch.exp(-dt / p.tau_a), p.tau_m * (1 - alpha) / p.c_m,
+                         p.v_rest, p.v_thresh, p.v_thresh - p.v_rest, p.beta,
+                         torch.floor(p.tau_refrac / dt + 0.5).to(torch.int64), p.i_offset,
+                         resolution(p.v_lsb), resolution(p.b_lsb))
+
+
+def alif_advance(state, c, exc=0.0, inh=0.0, substitute=None):
+    """One time step of the ALIF twin with precomputed constants `c`
+    (:func:`alif_constants`); see :func:`alif_step`."""
+    v = c.v_rest + c.alpha * (state.v - c.v_rest) + c.resistance * state.i_in
+    b = c.rho * state.b + state.z
+    v = _round_state(v, c.v_lsb) + exc + inh
+    b = _round_state(b, c.b_lsb)
+    z = spike(v, c.v_thresh + c.beta * b, c.base) * (state.refractory == 0).to(v.dtype)
+    if substitute is not None:
+        z = z + (substitute.to(z.dtype) - z).detach()
+    v = v - z.detach() * c.base
+    refractory = torch.clamp(torch.where(z.detach() > 0, c.refractory.expand_as(state.refractory),
+                                         state.refractory) - 1, min=0)
+    return z, ALIFState(v, b, z, refractory, c.i_offset.expand_as(v))
+
+
 def alif_step(state, p, dt, exc=0.0, inh=0.0, substitute=None):
     """One step of docs/alif.rst: decay with the previous step's current, the
     adaptation's jump for the previous spike, fixed-point rounding, this step's
@@ -324,17 +370,4 @@ def alif_step(state, p, dt, exc=0.0, inh=0.0, substitute=None):
 
     The threshold's dependence on b carries gradient (back-propagation through the
     adaptation, as Bellec et al. 2018); the reset does not."""
-    alpha = torch.exp(-dt / p.tau_m)
-    v = p.v_rest + alpha * (state.v - p.v_rest) + p.tau_m * (1 - alpha) / p.c_m * state.i_in
-    b = torch.exp(-dt / p.tau_a) * state.b + state.z
-    v = _round_state(v, p.v_lsb) + exc + inh
-    b = _round_state(b, p.b_lsb)
-    base = p.v_thresh - p.v_rest
-    z = spike(v, p.v_thresh + p.beta * b, base) * (state.refractory == 0).to(v.dtype)
-    if substitute is not None:
-        z = z + (substitute.to(z.dtype) - z).detach()
-    v = v - z.detach() * base
-    n_ref = torch.floor(p.tau_refrac / dt + 0.5).to(torch.int64)
-    refractory = torch.clamp(torch.where(z.detach() > 0, n_ref.expand_as(state.refractory),
-                                         state.refractory) - 1, min=0)
-    return z, ALIFState(v, b, z, refractory, p.i_offset.expand_as(v))
+    return alif_advance(state, alif_constants(p, dt), exc, inh, substitute)

@@ -1,0 +1,149 @@
+"""LSNN experiments: the tasks at the sizes of the demo, LSNN against a LIF-only
+network of the same size, transfer to chips, DEEP R.
+
+Every task element is held for several 1 ms steps (:func:`~..tasks.stretch`) so that
+the memory a task needs spans many membrane time constants (tau_m = 20 ms): this is
+what the adaptive thresholds (tau_a = 400 ms) add.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+import pyNN_sparsehw as sim
+
+from ..deep_r import DeepR
+from ..model import accuracy
+from ..tasks import (evidence_accumulation, sequential_digits, store_recall, stretch,
+                     with_delay)
+from .chip import ChipLSNN
+from .network import RecurrentArchitecture, RecurrentSNN, RecurrentTwin
+from .trainer import evaluate, train
+
+
+@dataclass(frozen=True)
+class TaskSetting:
+    """How one task is generated and trained: steps per element (`hold`), silent
+    steps before the answer (`delay`), recurrent neurons, readout time constant
+    (ms), initial input weight scale (:class:`~.network.RecurrentSNN`), the readout
+    window (steps), epochs, learning rate (mV per Adam step), weight of the rate
+    regulariser (:func:`~.trainer.regularised_loss`)."""
+    hold: int
+    readout_steps: int
+    epochs: int
+    learning_rate: float = 1e-2
+    rate_weight: float = 1.0
+    delay: int = 0
+    n_recurrent: int = 40
+    tau_out: float = 20.0
+    input_scale: float = 1.0
+
+
+#: the demo's settings per task
+SETTINGS = {
+    "store_recall": TaskSetting(hold=40, readout_steps=10, epochs=5, learning_rate=0.05,
+                                rate_weight=300.0),
+    "evidence": TaskSetting(hold=10, readout_steps=10, epochs=6, learning_rate=0.05,
+                            rate_weight=300.0, delay=150),
+    "digits": TaskSetting(hold=2, readout_steps=16, epochs=12, learning_rate=0.03,
+                          n_recurrent=100, tau_out=100.0, input_scale=2.0),
+}
+
+
+def make_task(name, n_train=1000, n_test=300, seed=0):
+    """Task `name` (a key of :data:`SETTINGS`) with its elements held."""
+    hold = SETTINGS[name].hold
+    if name == "store_recall":
+        task = store_recall(n_train, n_test, periods=8, seed=seed)
+    elif name == "evidence":
+        task = evidence_accumulation(n_train, n_test, steps=12, cues=7, seed=seed)
+    elif name == "digits":
+        task = sequential_digits(seed=seed)
+    else:
+        raise ValueError(f"unknown LSNN task {name!r}; the tasks are {sorted(SETTINGS)}")
+    return with_delay(stretch(task, hold), SETTINGS[name].delay)
+
+
+@dataclass
+class Trained:
+    """A trained network, its training history and its DEEP R rewiring (or None)."""
+    name: str
+    model: RecurrentSNN
+    history: object
+    rewiring: object = None
+    test_accuracy: float = field(default=None)
+
+
+def train_network(task_name, task, n_alif, seed=1, connectivity=None, epochs=None,
+                  progress=True):
+    """Train an LSNN (`n_alif` of the setting's recurrent neurons adapt; 0: LIF only)
+    on the nominal twin (the ideal chip); with DEEP R at `connectivity` (fraction of
+    the input and recurrent synapses) when given."""
+    setting = SETTINGS[task_name]
+    architecture = RecurrentArchitecture(task.x_train.shape[2], setting.n_recurrent - n_alif,
+                                         n_alif, task.n_classes, tau_out=setting.tau_out,
+                                         readout_steps=setting.readout_steps)
+    model = RecurrentSNN(architecture, seed=seed, input_scale=setting.input_scale)
+    rewiring = None
+    if connectivity is not None:
+        rewiring = DeepR({name: model.weights[name] for name in ("input", "recurrent")},
+                         fraction=connectivity, lr=setting.learning_rate, seed=seed)
+    history = train(model, RecurrentTwin.nominal(architecture), task,
+                    epochs=epochs or setting.epochs, learning_rate=setting.learning_rate,
+                    seed=seed, rewiring=rewiring, progress=progress, batch_size=50,
+                    rate_weight=setting.rate_weight)
+    label = "LSNN" if n_alif else "LIF only"
+    return Trained(label, model, history, rewiring, history.test_accuracy[-1])
+
+
+@dataclass
+class ChipResult:
+    """A trained network on one chip: accuracy of the chip's readout, of the twin
+    read from that chip instance, the fraction of (step, neuron) spike entries where
+    the two agree, synaptic memory (bits, one copy) and energy per inference (J; both
+    NaN on a chip that models neither)."""
+    chip: str
+    accuracy: float
+    twin_accuracy: float
+    spike_agreement: float
+    memory_bits: float
+    energy_j: float
+    raster: tuple = None
+
+
+def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100):
+    """Deploy `model` on `chip` (ideal or digital), run the test set in chunks of
+    `chunk` samples; returns a :class:`ChipResult` (raster: spikes and b of the first
+    sample's network, for the figure)."""
+    x, y = task.x_test[:, :n_test], task.y_test[:n_test]
+    weights = model.numpy_weights()
+    logits, twin_logits, agree, energy, memory, raster = [], [], [], [], None, None
+    for start in range(0, x.shape[1], chunk):
+        part = x[:, start:start + chunk]
+        network = ChipLSNN(model.architecture, weights, part.shape[1],
+                           dict(chip=chip, chip_seed=chip_seed, trial_noise=False))
+        spikes, v, b = network.run(part)
+        report = sim.hardware_report(inferences=part.shape[1])
+        twin = network.twin()
+        sim.end()
+        logits.append(model.logits(torch.as_tensor(v)).numpy())
+        with torch.no_grad():
+            run = model(part, twin)
+        twin_logits.append(model.logits(run.readout_v).numpy())
+        agree.append(float((run.spikes.numpy() == spikes).mean()))
+        # the ideal chip models neither memory nor energy
+        energy.append(report.energy["per_inference_j"] if report.energy else np.nan)
+        if raster is None:
+            bits = [p["memory"]["bits"] for p in report.projections if p["memory"]]
+            memory = sum(bits) / part.shape[1] if bits else np.nan
+            raster = (spikes[:, 0], b)
+    return ChipResult(chip, accuracy(np.concatenate(logits), y),
+                      accuracy(np.concatenate(twin_logits), y), float(np.mean(agree)),
+                      float(memory), float(np.mean(energy)), raster)
+
+
+def twin_accuracy(model, task):
+    """Test accuracy of `model` in its nominal twin."""
+    return evaluate(model, RecurrentTwin.nominal(model.architecture), task.x_test,
+                    task.y_test)[0]
