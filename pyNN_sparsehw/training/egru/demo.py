@@ -11,14 +11,18 @@ import torch
 
 from ...report.texttable import table
 from . import experiment as ex
+from . import spiking
 from ..tasks import evidence_accumulation, sequential_digits
 
 TASKS = {"digits": sequential_digits, "evidence": evidence_accumulation}
+#: tasks whose table has the spiking rows (recurrent LIF, LSNN): their held sequences
+#: train within the demo's time
+SPIKING_TASKS = ("digits",)
 
 
 def run_demo(sim, out, task_name="digits", hidden=32, epochs=12,
              regularisers=(0.0, 0.003, 0.01, 0.03),
-             table_regulariser=0.01, chip="digital", seed=0):
+             table_regulariser=0.01, chip="digital", seed=0, spiking_epochs=None):
     """Train, measure (the chip runs the whole test set, one copy of the network per
     sample), and write ``table.txt``, ``results.json`` and ``energy_vs_sparsity.png``
     to `out`. Returns the measurements (dicts)."""
@@ -41,16 +45,35 @@ def run_demo(sim, out, task_name="digits", hidden=32, epochs=12,
     measured, run = ex.measure_dense_gru(sim, "GRU (torch.nn.GRU)", gru, task, chip)
     rows.append(dict(asdict(measured), regulariser=None, parameters=ex.parameter_count(gru),
                      **_placement(run)))
+    if task_name in SPIKING_TASKS:
+        rows += _spiking_rows(sim, task_name, task, rows[0]["parameters"], chip,
+                              spiking_epochs)
     summary = dict(task=task.name, chip=chip, hidden=hidden, epochs=epochs,
                    test_samples=int(task.y_test.size),
                    seconds=time.time() - started, rows=rows)
     (out / "results.json").write_text(json.dumps(summary, indent=1))
     chosen = [r for r in rows if r["regulariser"] in (table_regulariser, None)]
+    rows = [r for r in rows if not r.get("spiking")]
     (out / "table.txt").write_text(comparison_table(chosen, summary) + "\n\nsweep\n" +
                                    comparison_table(rows, summary) + "\n")
     plot_sweep([r for r in rows if r["regulariser"] is not None], out / "energy_vs_sparsity.png",
                rows[-1])
     return summary
+
+
+def _spiking_rows(sim, task_name, task, budget, chip, epochs):
+    """The recurrent LIF and LSNN rows (:mod:`.spiking`) at the parameter `budget`:
+    N neurons, half of them adaptive in the LSNN."""
+    inputs = task.x_train.shape[-1]
+    n = spiking.recurrent_size(inputs, budget)
+    rows = []
+    for name, n_alif in ((f"recurrent LIF ({n})", 0), (f"LSNN ({n}, {n // 2} ALIF)", n // 2)):
+        measured, trained, _ = spiking.measure_spiking(sim, name, task_name, task, n,
+                                                       n_alif, chip, epochs)
+        rows.append(dict(asdict(measured), regulariser=None, spiking=True,
+                         parameters=spiking.parameter_count(trained.architecture),
+                         copies_per_core=None, cores=None, peak_core_memory=None))
+    return rows
 
 
 def _placement(run):
@@ -68,6 +91,7 @@ def comparison_table(rows, summary):
              f"{100 * r['chip_accuracy']:.1f} %",
              f"{r['events_per_step']:.2f}", f"{r['synaptic_ops']:.0f}",
              f"{r['memory_bits'] / 8192:.1f}", f"{r['energy_j'] * 1e9:.1f}",
+             "-" if r["copies_per_core"] is None else
              f"{r['copies_per_core']} ({100 * r['peak_core_memory']:.0f} %)",
              f"{100 * r['activity_sparsity']:.1f} %",
              "-" if np.isnan(r["backward_sparsity"]) else f"{100 * r['backward_sparsity']:.1f} %"]
