@@ -33,6 +33,7 @@ def run_demo(sim, out, task_name="digits", hidden=32, epochs=12,
     inputs, classes = task.x_train.shape[-1], task.n_classes
     rows = []
     for regulariser in regularisers:
+        torch.manual_seed(seed)  # the readout's initial weights (torch's global generator)
         model = ex.EGRUClassifier(inputs, hidden, classes,
                                   generator=torch.Generator().manual_seed(seed))
         ex.train(model, task, epochs=epochs, regulariser=regulariser, seed=seed)
