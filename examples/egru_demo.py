@@ -18,12 +18,11 @@ def main():
     parser.add_argument("--task", default="digits", choices=["digits", "evidence"])
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--chip-samples", type=int, default=48)
     parser.add_argument("--out", default="results/egru")
     args = parser.parse_args()
     torch.set_num_threads(1)
     summary = run_demo(sim, f"{args.out}/{args.task}", args.task, hidden=args.hidden,
-                       epochs=args.epochs, chip_samples=args.chip_samples)
+                       epochs=args.epochs)
     print(open(f"{args.out}/{args.task}/table.txt").read())
     print(f"{summary['seconds']:.0f} s")
 

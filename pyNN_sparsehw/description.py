@@ -25,6 +25,8 @@ class PopulationDescription:
     For a composed ``PointNeuron``, `components` maps ``"neuron"`` to the neuron
     model's class name and each receptor name to its post-synaptic response class
     name; receptor parameters and state variables are named ``"<receptor>.<name>"``.
+    `hardware` holds the user's placement options (see
+    ``mapping.POPULATION_HARDWARE_OPTIONS``).
     """
     index: int
     label: str
@@ -33,6 +35,7 @@ class PopulationDescription:
     parameters: dict = field(default_factory=dict)
     initial_values: dict = field(default_factory=dict)
     components: dict = field(default_factory=dict)
+    hardware: dict = field(default_factory=dict)
 
 
 @dataclass

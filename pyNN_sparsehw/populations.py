@@ -179,7 +179,10 @@ class Population(_ParameterAccess, common.Population):
     _assembly_class = Assembly
 
     def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values={},
-                 label=None):
+                 label=None, hardware=None):
+        """PyNN's Population, plus `hardware`: placement options, a dict (see
+        ``mapping.POPULATION_HARDWARE_OPTIONS``), e.g. ``{"new_core": True}``."""
+        self._hardware = mapping.check_population_hardware_options(label, hardware)
         if not isinstance(size, tuple):
             validation.check_population_size(label, size)
         # numbers and arrays are checked before the population exists (the rest, lazy
@@ -222,7 +225,8 @@ class Population(_ParameterAccess, common.Population):
         state.register_population(self)
         self._description = state.description.add_population(
             label=self.label, cell_type=type(self.celltype).__name__, size=self.size,
-            parameters=parameters, components=getattr(self.celltype, "components", {}))
+            parameters=parameters, components=getattr(self.celltype, "components", {}),
+            hardware=self._hardware)
 
     @property
     def grandparent_description(self):

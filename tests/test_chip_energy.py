@@ -37,6 +37,38 @@ def test_profile_closed_forms_and_validation():
     # 2 cores x 0.1 W over 500 ms of biological time at a 10x speed-up
     assert energy.static_energy(profile, 2, 500.0) == pytest.approx(0.2 * 0.05)
     assert energy.routing_energy(profile, [1.0, 3.0], [10, 2]) == pytest.approx(16 * 3e-12)
+    # graded events: 16 hops x (3 pJ + 16 payload bits x 0.1 pJ)
+    graded = energy.EnergyProfile.from_config(dict(PROFILE, payload_bit_hop=0.1e-12))
+    assert energy.routing_energy(graded, [1.0, 3.0], [10, 2], payload_bits=16) == \
+        pytest.approx(16 * (3e-12 + 1.6e-12))
+    assert energy.routing_energy(graded, [1.0, 3.0], [10, 2]) == pytest.approx(16 * 3e-12)
+    with pytest.raises(energy.EnergyModelError, match="'u' carry 16-bit payloads.*no "
+                                                     "payload_bit_hop"):
+        energy.routing_energy(profile, [1.0], [1], payload_bits=16, source="'u'")
+
+
+def test_routing_prices_the_payload_bits_of_graded_events_per_hop():
+    # an EGRU unit under constant drive fires at steps 2 and 5 (test_egru_chip); its
+    # target starts on the next core (1 hop); a host spike source reaches that core in
+    # 2 hops (the host sits west of core 0)
+    sim.setup(timestep=1.0, chip="digital")
+    source = sim.Population(1, sim.EGRU(b_candidate=np.arctanh(0.8), theta=0.65), label="u")
+    target = sim.Population(1, sim.EGRU(theta=5.0), label="v", hardware={"new_core": True})
+    host = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 3.0, 4.0]), label="h")
+    sim.Projection(source, target, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.5, delay=1.0), receptor_type="candidate_input")
+    sim.Projection(host, target, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.5, delay=1.0), receptor_type="update")
+    source.record("spikes")
+    sim.run(8.0)
+    events = len(source.get_data().segments[-1].spiketrains[0])
+    report = sim.hardware_report()
+    sim.end()
+    profile = load_chip("digital").energy_profile
+    assert events == 2 and profile.payload_bit_hop == pytest.approx(3.5e-12 / 32, rel=0.01)
+    graded = events * 1 * (profile.spike_hop + 16 * profile.payload_bit_hop)
+    spikes = 3 * 2 * profile.spike_hop
+    assert report.energy["by_category"]["routing"] == pytest.approx(graded + spikes)
 
 
 def test_memory_energy_counts_rows_columns_and_updates():

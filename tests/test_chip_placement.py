@@ -47,6 +47,39 @@ def test_large_populations_split_and_small_ones_share():
     assert_array_equal(placer.neurons_used, [1024, 1024, 652, 0])
 
 
+def test_new_core_starts_a_population_on_an_unused_core():
+    placer = _placer()
+    placer.place(0, "a", 100)
+    placer.place(1, "b", 100, new_core=True)
+    placer.place(2, "c", 100)                  # shares b's core
+    placer.place(3, "d", 100, new_core=True)
+    assert [set(placer.core[k]) for k in range(4)] == [{0}, {1}, {1}, {2}]
+    assert placer.circuit[1][0] == 0 and placer.circuit[2][0] == 100
+    fresh = _placer()
+    fresh.place(0, "first", 10, new_core=True)  # core 0 is unused: it stays there
+    assert set(fresh.core[0]) == {0}
+    full = _placer(n_cores=2)
+    full.place(0, "a", 10)
+    full.place(1, "b", 10, new_core=True)
+    with pytest.raises(pl.ChipResourceError, match="population 'c' does not fit"):
+        full.place(2, "c", 10, new_core=True)
+
+
+def test_population_hardware_option_new_core_is_checked():
+    import pyNN.sparsehw as sim
+
+    sim.setup(timestep=1.0, chip="digital")
+    with pytest.raises(ValueError, match=r"population 'p': unknown hardware option.*new_core"):
+        sim.Population(2, sim.IF_curr_exp(), label="p", hardware={"core": 3})
+    sim.Population(2, sim.IF_curr_exp(), label="first")
+    sim.Population(2, sim.IF_curr_exp(), label="second", hardware={"new_core": True})
+    sim.run(1.0)
+    report = sim.hardware_report()
+    sim.end()
+    cores = {p["label"]: p["cores"] for p in report.populations}
+    assert cores["first"] != cores["second"] and report.cores["used"] == 2
+
+
 def test_memory_per_neuron_limits_neurons_per_core():
     # 100 bits per neuron, 1000 bits per core: 10 neurons per core, not 1024
     placer = _placer(memory_bits=1000, n_cores=8)

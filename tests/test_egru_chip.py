@@ -116,3 +116,41 @@ def test_graded_events_need_a_delay_of_one_step():
     with pytest.raises(MappingError, match="'late'.*delays of \\[3\\] steps"):
         sim.run(1.0)
     sim.end()
+
+
+def test_copies_of_a_layer_share_cores_within_their_synaptic_memory():
+    model, x = small_layer(seed=2, batch=5)
+    parameters = model.parameters_now()
+    plan = deploy.plan_copies(sim, parameters, "digital")
+    # one copy alone: its synaptic memory in the chip's encodings
+    sim.setup(timestep=1.0, chip="digital")
+    alone = deploy.run(sim, deploy.build(sim, parameters, 1), x[:, :1].numpy())
+    report = sim.hardware_report()
+    sim.end()
+    one_copy = report.cores["per_core"][0]["memory_bits"]
+    usable = 0.9 * report.cores["limits"]["synaptic_memory_bits"]  # placement_fill
+    assert plan.per_core * one_copy <= usable < (plan.per_core + 1) * one_copy
+    assert set(plan.encodings.values()) == {
+        p["memory"]["encoding"] for p in report.projections}
+    # five copies, two per core: three cores, each copy's memory that of one copy;
+    # the events of the block-diagonal network of five (one population) and the twin's
+    # on the chip's fixed point
+    sim.setup(timestep=1.0, chip="digital")
+    copies = deploy.build_copies(sim, parameters, 5, deploy.CopyPlan(2, plan.encodings))
+    chip = deploy.run(sim, copies, x.numpy())
+    realised = deploy.realised_parameters(copies[0])
+    state_lsb, payload_lsb = deploy.fixed_point(copies[0])
+    report = sim.hardware_report(inferences=5)
+    sim.end()
+    assert [c["neurons"] for c in report.cores["per_core"]] == [16, 16, 8]
+    assert [c["memory_bits"] for c in report.cores["per_core"]] == \
+        [2 * one_copy, 2 * one_copy, one_copy]
+    assert torch.equal(chip.events[:, :1], alone.events)
+    events, graded = twin_run(realised, x, state_lsb, payload_lsb)
+    assert events.sum() > 20
+    assert torch.equal(chip.events, events)
+    assert torch.equal(chip.y, graded)
+    with pytest.raises(ValueError, match="hold 5 copies, x has a batch of 3"):
+        sim.setup(timestep=1.0, chip="digital")
+        deploy.run(sim, deploy.build_copies(sim, parameters, 5), x[:, :3].numpy())
+    sim.end()

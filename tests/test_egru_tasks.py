@@ -43,18 +43,19 @@ def test_gru_proxy_sends_every_unit_every_step():
 def test_chip_measurements_of_an_egru_and_a_dense_gru():
     import pyNN.sparsehw as sim
     from pyNN_sparsehw.training.egru import experiment as ex
-    from pyNN_sparsehw.training.egru.demo import _subset
+    from dataclasses import replace
 
-    task = _subset(sequential_digits(), 2)
+    full = sequential_digits()
+    task = replace(full, x_test=full.x_test[:, :2], y_test=full.y_test[:2])
     egru = ex.EGRUClassifier(16, 8, 10, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         egru.egru.w_candidate.mul_(4)
-    measured = ex.measure_egru(sim, "egru", egru, task)
+    measured, run = ex.measure_egru(sim, "egru", egru, task)
     assert measured.chip_accuracy == measured.accuracy
     assert 0 < measured.events_per_step < 8
     assert measured.synaptic_ops > 0 and measured.energy_j > 0
     torch.manual_seed(0)
-    dense = ex.measure_dense_gru(sim, "gru", ex.GRUClassifier(16, 8, 10), task)
+    dense, _ = ex.measure_dense_gru(sim, "gru", ex.GRUClassifier(16, 8, 10), task)
     # every unit every step: 8 events in each of 9 steps, each reaching 3 x 8
     # synapses (one per gate matrix and target), and so does every input spike
     assert dense.events_per_step == 8

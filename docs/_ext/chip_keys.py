@@ -106,7 +106,11 @@ KEY_DOCS = [
     ("energy.size_exponent", ("1 (exponent)", "word energy scales as (memory bits / "
                                               "reference_bits) to this power")),
     ("energy.reference_bits", ("bits", "memory size at which ``word_read`` holds")),
-    ("energy.spike_hop", ("J", "energy per spike per mesh hop")),
+    ("energy.spike_hop", ("J", "energy per spike per mesh hop (a binary spike: the "
+                              "message's header)")),
+    ("energy.payload_bit_hop", ("J", "energy per payload bit of a graded event per mesh "
+                                     "hop, on top of ``spike_hop``; optional (needed to "
+                                     "price graded events)")),
     ("energy.static_power_per_core", ("W", "static power per core in use")),
     ("energy.speedup", ("1 (factor)", "hardware time = biological time / speedup")),
 ]

@@ -13,8 +13,10 @@ Categories (each a function of counts taken from the simulation, never estimates
 ``memory_writes``
     energy per word written back by weight updates (plasticity);
 ``routing``
-    energy per spike per mesh hop, from the source core to each target core of the
-    projection;
+    energy per event per mesh hop, from the source core to each target core of the
+    projection: ``spike_hop`` for the event itself (a binary spike is its header) plus
+    ``payload_bit_hop`` for each payload bit a graded event carries (an EGRU's
+    fixed-point payload), so an event costs by its size;
 ``static``
     static power per core in use times the time the hardware runs (simulated time
     divided by the chip's speed-up).
@@ -36,6 +38,8 @@ CATEGORIES = ("synaptic_events", "neuron_updates", "memory_reads", "memory_write
 PROFILE_KEYS = ("synaptic_event", "neuron_update", "word_read", "write_factor",
                 "size_exponent", "reference_bits", "spike_hop", "static_power_per_core",
                 "speedup")
+#: [energy] keys a chip model may leave out, with their defaults
+OPTIONAL_PROFILE_KEYS = {"payload_bit_hop": None}
 
 
 class EnergyModelError(ValueError):
@@ -51,6 +55,9 @@ class EnergyProfile:
     synaptic_event, neuron_update, spike_hop : float
         J per event (per neuron per step for `neuron_update`, per spike per hop for
         `spike_hop`).
+    payload_bit_hop : float or None
+        J per payload bit of a graded event per hop; None: the chip prices no payload
+        (it then cannot price graded events).
     word_read : dict
         Encoding name -> J per memory word read at `reference_bits`.
     write_factor : float
@@ -71,6 +78,7 @@ class EnergyProfile:
     spike_hop: float
     static_power_per_core: float
     speedup: float
+    payload_bit_hop: float = None
 
     @classmethod
     def from_config(cls, table, source="chip model"):
@@ -78,8 +86,11 @@ class EnergyProfile:
         missing = [key for key in PROFILE_KEYS if key not in table]
         if missing:
             raise EnergyModelError(f"{source}: [energy] lacks {', '.join(missing)}")
-        profile = cls(**{key: table[key] for key in PROFILE_KEYS})
-        negative = [key for key in PROFILE_KEYS if key != "word_read"
+        profile = cls(**{key: table[key] for key in PROFILE_KEYS},
+                      **{key: table.get(key, default)
+                         for key, default in OPTIONAL_PROFILE_KEYS.items()})
+        negative = [key for key in (*PROFILE_KEYS, *OPTIONAL_PROFILE_KEYS)
+                    if key != "word_read" and getattr(profile, key) is not None
                     and not float(getattr(profile, key)) >= 0]
         if negative or any(not float(v) >= 0 for v in profile.word_read.values()) or \
                 not profile.speedup > 0:
@@ -120,11 +131,21 @@ def memory_energy(profile, encoded, memory_bits, pre_spikes, post_spikes=None,
     return reads * word, writes * word * profile.write_factor
 
 
-def routing_energy(profile, hops_per_target_core, spikes):
-    """J to route spikes: `hops_per_target_core[i]` is the sum over the target cores
-    of neuron i of the hops to reach them; `spikes[i]` its spike count."""
-    return float(np.dot(np.asarray(spikes, dtype=float), hops_per_target_core)) * \
-        profile.spike_hop
+def routing_energy(profile, hops_per_target_core, spikes, payload_bits=0, source="events"):
+    """J to route events: `hops_per_target_core[i]` is the sum over the target cores
+    of neuron i of the hops to reach them; `spikes[i]` its event count;
+    `payload_bits` the payload each event carries (0: binary spikes). Each event
+    costs ``spike_hop + payload_bits * payload_bit_hop`` per hop. `source` names the
+    sender in the error raised when the profile cannot price a payload."""
+    per_hop = profile.spike_hop
+    if payload_bits:
+        if profile.payload_bit_hop is None:
+            raise EnergyModelError(
+                f"{source} carry {payload_bits}-bit payloads, but the chip model's [energy] "
+                f"has no payload_bit_hop (J per payload bit per hop): add it to price "
+                f"graded events")
+        per_hop += payload_bits * profile.payload_bit_hop
+    return float(np.dot(np.asarray(spikes, dtype=float), hops_per_target_core)) * per_hop
 
 
 def static_energy(profile, cores_used, simulated_ms):

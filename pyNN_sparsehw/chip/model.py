@@ -15,7 +15,7 @@ from importlib import resources
 import math
 import numbers
 
-from .energy import EnergyProfile, PROFILE_KEYS
+from .energy import EnergyProfile, OPTIONAL_PROFILE_KEYS, PROFILE_KEYS
 from .encodings import ENCODINGS
 from .quantize import ROUNDING
 
@@ -155,7 +155,7 @@ KEY_CHECKS = {
         "word_bits": _integer(1), "expected_rate_hz": _number(minimum=0),
         "placement_fill": _number(above=0, maximum=1),
     },
-    "energy": dict({key: _number(minimum=0) for key in PROFILE_KEYS},
+    "energy": dict({key: _number(minimum=0) for key in (*PROFILE_KEYS, *OPTIONAL_PROFILE_KEYS)},
                    speedup=_number(above=0), reference_bits=_number(above=0),
                    word_read=_table(**{name: _number(minimum=0) for name in ENCODINGS})),
 }

@@ -153,7 +153,8 @@ class Mapper:
         for population in new_populations:
             if source_kind(population) == "neuron":
                 self.placer.place(population.index, population.label, population.size,
-                                  memory.get(population.index))
+                                  memory.get(population.index),
+                                  new_core=population.hardware.get("new_core", False))
             else:
                 self.placer.place_on_host(population.index, population.size)
             self.fan_in[population.index] = np.zeros(population.size, dtype=np.int64)

@@ -271,6 +271,27 @@ HARDWARE_OPTIONS = {
 }
 
 
+POPULATION_HARDWARE_OPTIONS = {
+    "new_core": "True: the population starts on a core no earlier population uses "
+                "(e.g. one copy of a network per core); default False",
+}
+
+
+def check_population_hardware_options(label, options):
+    """Validate a population's ``hardware={...}`` options; returns them as a dict."""
+    options = dict(options or {})
+    unknown = set(options) - set(POPULATION_HARDWARE_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"population '{label}': unknown hardware option(s) {', '.join(sorted(unknown))}; "
+            f"available: " + "; ".join(f"{k}: {v}" for k, v in
+                                       POPULATION_HARDWARE_OPTIONS.items()))
+    if not isinstance(options.get("new_core", False), bool):
+        raise ValueError(f"population '{label}': hardware new_core must be True or False, "
+                         f"got {options['new_core']!r}")
+    return options
+
+
 def check_hardware_options(label, options):
     """Validate a projection's ``hardware={...}`` options; returns them as a dict."""
     options = dict(options or {})

@@ -342,7 +342,11 @@ def _energy_entry(mapper, engine, labels, t_ms, dt, cores_used, inferences):
                     block.table.post if plastic else None)
                 reads += r
                 writes += w
-        routing = energy_model.routing_energy(profile, mapped.route_hops, spikes[spec.pre])
+        sender = mapper.populations[spec.pre]
+        routing = energy_model.routing_energy(
+            profile, mapped.route_hops, spikes[spec.pre],
+            _payload_entry(sender, None, mapper.chip).get("payload_bits_per_event", 0),
+            f"graded events of population '{sender.label}' (projection '{mapped.label}')")
         by_category["synaptic_events"] += synaptic
         by_category["memory_reads"] += reads
         by_category["memory_writes"] += writes

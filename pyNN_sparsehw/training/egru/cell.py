@@ -39,7 +39,8 @@ from torch import nn
 #: Subramoney et al.: height γ and inverse width ε of the pseudo-derivative
 PSEUDO_DERIVATIVE_HEIGHT = 0.7
 PSEUDO_DERIVATIVE_SHARPNESS = 1.0
-#: Beta(alpha, beta) parameters of the initial thresholds: mean alpha/(alpha+beta) = 0.3 (Subramoney et al.)
+#: The initial thresholds are drawn from Beta(3, 7), of mean 3/(3 + 7) = 0.3
+#: (Subramoney et al.)
 THRESHOLD_BETA = (3.0, 7.0)
 #: the four synaptic inputs of a unit, as the chip's EGRU cell type names them
 GATE_INPUTS = ("update", "reset", "candidate_input", "candidate_recurrent")

@@ -73,17 +73,23 @@ def _block_diagonal(matrix, batch):
     return rows
 
 
-def build(sim, parameters, batch, label="egru", hardware=None):
+def build(sim, parameters, batch, label="egru", hardware=None, new_core=False,
+          encodings=None):
     """Create the populations and projections of one EGRU layer with `parameters`
     (:class:`~.cell.EGRUParameters`, e.g. ``EGRU.parameters_now()``) in `batch` copies.
-    `hardware`: per-projection hardware options (``Projection(..., hardware=...)``)."""
+    `hardware`: per-projection hardware options (``Projection(..., hardware=...)``);
+    `new_core`: the units start on a core of their own (``Population(...,
+    hardware={"new_core": True})``); `encodings`: (weight attribute, sign) -> the
+    synaptic memory encoding of that projection (default: the chip's choice)."""
     hidden, inputs = parameters.w_update.shape
     values = {name: np.tile(getattr(parameters, attr).detach().double().numpy(), batch)
               for name, attr in CELL_PARAMETERS.items()}
-    units = sim.Population(batch * hidden, sim.EGRU(**values), label=label)
+    units = sim.Population(batch * hidden, sim.EGRU(**values), label=label,
+                           hardware={"new_core": new_core})
     sources = sim.Population(batch * inputs, sim.SpikeSourceArray(spike_times=[]),
                              label=f"{label}_inputs")
     dt = sim.get_time_step()
+    synapse = sim.StaticSynapse(delay=dt)  # (a default delay would scan the network)
     projections = {}
     warnings.filterwarnings("ignore", "Can't check weight", UserWarning)  # gate receptors
     for attr, source, receptor in PROJECTIONS:
@@ -96,10 +102,55 @@ def build(sim, parameters, batch, label="egru", hardware=None):
                 continue
             connector = sim.FromListConnector(np.column_stack([rows, np.full(len(rows), dt)]),
                                               column_names=["weight", "delay"])
+            options = dict(hardware or {})
+            if encodings and (attr, sign) in encodings:
+                options["encoding"] = encodings[attr, sign]
             projections[attr, sign] = sim.Projection(
-                pre, units, connector, sim.StaticSynapse(), receptor_type=receptor,
-                label=f"{label}_{attr}_{sign}", **({"hardware": hardware} if hardware else {}))
+                pre, units, connector, synapse, receptor_type=receptor,
+                label=f"{label}_{attr}_{sign}", **({"hardware": options} if options else {}))
     return ChipEGRU(sources, units, projections, batch, inputs, hidden)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """How copies of a layer share a chip: `per_core` copies per core (0: no limit),
+    and the synaptic memory encoding the chip chose for each projection of one copy,
+    (weight attribute, sign) -> name (empty on chips without a memory model)."""
+    per_core: int
+    encodings: dict
+
+
+def plan_copies(sim, parameters, chip, hardware=None):
+    """The :class:`CopyPlan` of the layer on `chip`, from the mapping of one copy: as
+    many copies per core as its neuron circuits and the fraction ``placement_fill``
+    of its synaptic memory hold (each copy in the encodings the chip chooses)."""
+    sim.setup(timestep=1.0, chip=chip)
+    network = build(sim, parameters, 1, hardware=hardware)
+    mapper = simulator.state.mapping()
+    fill = float((mapper.chip.memory or {}).get("placement_fill", 1.0)) * \
+        mapper.memory_capacity
+    neurons = int(mapper.topology.neurons_per_core) // parameters.threshold.numel()
+    bits = float(mapper.memory_used.max())
+    chosen = {prj.label: mapper.projections[prj.index].memory
+              for prj in simulator.state.description.projections}
+    encodings = {key: chosen[p.label].encoding for key, p in network.projections.items()
+                 if chosen[p.label] is not None}
+    sim.end()
+    limits = [n for n in (neurons, fill // bits if bits and np.isfinite(fill) else 0) if n]
+    return CopyPlan(int(min(limits)) if limits else 0, encodings)
+
+
+def build_copies(sim, parameters, copies, plan=CopyPlan(1, {}), label="egru",
+                 hardware=None):
+    """`copies` networks of one copy each (:func:`build` with batch 1) placed by `plan`
+    (:func:`plan_copies`): ``plan.per_core`` copies share a core, each in the chosen
+    encodings. Each copy's synaptic memory is that of one network (its blocks hold its
+    own neurons only), so the chip's memory per core bounds ``plan.per_core`` copies,
+    not the batch."""
+    per_core = plan.per_core or copies
+    return [build(sim, parameters, 1, label=f"{label}{k}", hardware=hardware,
+                  new_core=k % per_core == 0, encodings=plan.encodings)
+            for k in range(copies)]
 
 
 def set_inputs(network, x):
@@ -121,12 +172,26 @@ def run(sim, network, x):
     """Run the layer on `x` (T, batch, I) once, from its initial state; returns the
     :class:`~.cell.EGRUStep` the chip produced, tensors (T, batch, H): events, graded
     events (recorded payload at the events) and the state before the reset (the
-    recorded payload at every step)."""
-    steps = np.asarray(x).shape[0]
-    set_inputs(network, x)
-    network.units.record(["spikes", "y"])
+    recorded payload at every step). `network`: a :class:`ChipEGRU`, or a list of
+    them (e.g. :func:`build_copies`) that share the batch in order, all run in one
+    simulation."""
+    networks = network if isinstance(network, (list, tuple)) else [network]
+    x = np.asarray(x)
+    bounds = np.cumsum([0] + [n.batch for n in networks])
+    if bounds[-1] != x.shape[1]:
+        raise ValueError(f"the networks hold {bounds[-1]} copies, x has a batch of "
+                         f"{x.shape[1]}: give one sample per copy")
+    for part, start, stop in zip(networks, bounds[:-1], bounds[1:]):
+        set_inputs(part, x[:, start:stop])
+        part.units.record(["spikes", "y"])
+    sim.run(x.shape[0] * sim.get_time_step())
+    steps = [_read(sim, part, x.shape[0]) for part in networks]
+    return EGRUStep(*(torch.cat(parts, 1) for parts in zip(*steps)))
+
+
+def _read(sim, network, steps):
+    """(events, graded events, payload) tensors (T, batch, H) recorded in `network`."""
     dt = sim.get_time_step()
-    sim.run(steps * dt)
     block = network.units.get_data().segments[-1]
     signal = next(s for s in block.analogsignals if s.name == "y")
     payload = np.asarray(signal.magnitude)[1:steps + 1]
@@ -137,8 +202,7 @@ def run(sim, network, x):
     shape = (steps, network.batch, network.hidden_size)
     payload = payload.reshape(shape)
     events = events.reshape(shape)
-    return EGRUStep(torch.tensor(events), torch.tensor(events * payload),
-                    torch.tensor(payload))
+    return torch.tensor(events), torch.tensor(events * payload), torch.tensor(payload)
 
 
 def fixed_point(network):
@@ -169,5 +233,5 @@ def realised_parameters(network):
     return EGRUParameters(**values)
 
 
-__all__ = ["PROJECTIONS", "ChipEGRU", "build", "set_inputs", "run", "fixed_point",
+__all__ = ["PROJECTIONS", "ChipEGRU", "build", "CopyPlan", "plan_copies", "build_copies", "set_inputs", "run", "fixed_point",
            "realised_parameters"]

@@ -102,43 +102,80 @@ def evaluate_twin(model, task):
     return accuracy(logits, task.y_test), step
 
 
-def evaluate_chip(sim, model, task, chip="digital", chunk=2):
-    """Run the EGRU layer of `model` on `chip` (PyNN, one chunk of test samples per
-    simulation: the copies of a chunk share cores, whose synaptic memory bounds it)
-    and read out on the host. Returns (accuracy, chip events (T, N, H),
-    mean over chunks of the hardware report's energy per inference (J), synaptic
-    events per inference, synaptic memory bits of one copy of the network)."""
-    x = task.x_test
-    parameters = model.egru.parameters_now()
-    logits, events, energy, synops, memory = [], [], [], [], None
-    for start in range(0, x.shape[1], chunk):
-        part = x[:, start:start + chunk]
+@dataclass
+class ChipRun:
+    """A layer run on a chip over a set of samples, one copy per sample.
+
+    events : tensor (T, N, H) of the chip's events; y : its graded events
+    energy_j : hardware report's energy per inference (J)
+    synaptic_ops : synaptic events per inference
+    memory_bits : synaptic memory bits of one copy of the network
+    copies_per_core, cores : copies sharing a core, cores used (largest batch)
+    peak_core_memory : the fullest core's share of its synaptic memory (0..1)
+    """
+    events: torch.Tensor
+    y: torch.Tensor
+    energy_j: float
+    synaptic_ops: float
+    memory_bits: float
+    copies_per_core: int
+    cores: int
+    peak_core_memory: float
+
+
+def run_on_chip(sim, parameters, x, chip="digital", batch=None):
+    """Run an EGRU layer with `parameters` on `chip` over the samples of `x` (T, N, I):
+    one copy of the network per sample, packed on cores by
+    :func:`~.deploy.plan_copies` (the chip's neuron and synaptic-memory limits per
+    core hold), `batch` copies per simulation (default: all N). Returns a
+    :class:`ChipRun`; energies and operations are totals over all batches per
+    inference."""
+    plan = deploy.plan_copies(sim, parameters, chip)
+    batch = batch or x.shape[1]
+    events, graded, energy, synops, memory, cores, peak = [], [], 0.0, 0.0, None, 0, 0.0
+    for start in range(0, x.shape[1], batch):
+        part = x[:, start:start + batch]
         sim.setup(timestep=1.0, chip=chip)
-        network = deploy.build(sim, parameters, part.shape[1])
+        network = deploy.build_copies(sim, parameters, part.shape[1], plan)
         out = deploy.run(sim, network, part)
         report = sim.hardware_report(inferences=part.shape[1])
         sim.end()
-        with torch.no_grad():
-            logits.append(model.readout(out.y.float().mean(0)))
         events.append(out.events)
-        energy.append(report.energy["per_inference_j"])
-        synops.append(sum(p["synaptic_events"] or 0 for p in report.projections) /
-                      part.shape[1])
-        memory = memory if memory is not None else sum(
-            p["memory"]["bits"] for p in report.projections if p["memory"]) / part.shape[1]
-    return (accuracy(torch.cat(logits), task.y_test), torch.cat(events, 1),
-            float(np.mean(energy)), float(np.mean(synops)), memory)
+        graded.append(out.y)
+        energy += report.energy["total_j"]
+        synops += sum(p["synaptic_events"] or 0 for p in report.projections)
+        if memory is None:
+            memory = sum(p["memory"]["bits"] for p in report.projections
+                         if p["memory"]) / part.shape[1]
+        cores = max(cores, report.cores["used"])
+        capacity = report.cores["limits"]["synaptic_memory_bits"]
+        if capacity:
+            peak = max([peak] + [c["memory_bits"] / capacity for c in report.cores["per_core"]])
+    n = x.shape[1]
+    return ChipRun(torch.cat(events, 1), torch.cat(graded, 1), energy / n, synops / n,
+                   memory, plan.per_core, cores, peak)
+
+
+def evaluate_chip(sim, model, task, chip="digital", batch=None):
+    """Run the EGRU layer of `model` on `chip` over the whole test set
+    (:func:`run_on_chip`) and read out on the host. Returns (accuracy, ChipRun)."""
+    run = run_on_chip(sim, model.egru.parameters_now(), task.x_test, chip, batch)
+    with torch.no_grad():
+        logits = model.readout(run.y.float().mean(0))
+    return accuracy(logits, task.y_test), run
 
 
 def measure_egru(sim, name, model, task, chip="digital"):
-    """The :class:`Measurement` of an EGRU classifier: twin and chip accuracy, the
-    chip's events, synaptic operations, memory and energy, twin sparsities."""
+    """The :class:`Measurement` of an EGRU classifier over the whole test set: twin
+    and chip accuracy, the chip's events, synaptic operations, memory and energy, twin
+    sparsities; and the :class:`ChipRun`."""
     twin_accuracy, step = evaluate_twin(model, task)
     ops = count_operations(torch.tensor(task.x_test, dtype=torch.float32), step,
                            model.egru.threshold)
-    chip_accuracy, events, energy, synops, memory = evaluate_chip(sim, model, task, chip)
-    return Measurement(name, twin_accuracy, float(events.sum(-1).mean()), synops, memory,
-                       energy, ops.activity_sparsity, ops.backward_sparsity, chip_accuracy)
+    chip_accuracy, run = evaluate_chip(sim, model, task, chip)
+    return Measurement(name, twin_accuracy, float(run.events.sum(-1).mean()),
+                       run.synaptic_ops, run.memory_bits, run.energy_j,
+                       ops.activity_sparsity, ops.backward_sparsity, chip_accuracy), run
 
 
 def gru_as_egru_parameters(gru, always_on=-7.9):
@@ -171,26 +208,19 @@ def quantized_gru(model, chip_model):
     return copy
 
 
-def measure_dense_gru(sim, name, model, task, chip="digital", chunk=2):
-    """The :class:`Measurement` of a GRU classifier: accuracy with the chip's weights
-    (:func:`quantized_gru`), costs from the chip running its weights with every unit
-    sending every step (:func:`gru_as_egru_parameters`)."""
+def measure_dense_gru(sim, name, model, task, chip="digital"):
+    """The :class:`Measurement` of a GRU classifier over the whole test set: accuracy
+    with the chip's weights (:func:`quantized_gru`), costs from the chip running its
+    weights with every unit sending every step (:func:`gru_as_egru_parameters`); and
+    the :class:`ChipRun`."""
     chip_model = load_chip(chip)
     twin_accuracy, _ = evaluate_twin(quantized_gru(model, chip_model), task)
-    parameters = gru_as_egru_parameters(model.gru)
-    x = task.x_test[:, :chunk]
-    sim.setup(timestep=1.0, chip=chip)
-    network = deploy.build(sim, parameters, x.shape[1])
-    out = deploy.run(sim, network, x)
-    report = sim.hardware_report(inferences=x.shape[1])
-    sim.end()
-    synops = sum(p["synaptic_events"] or 0 for p in report.projections) / x.shape[1]
-    memory = sum(p["memory"]["bits"] for p in report.projections if p["memory"]) / x.shape[1]
-    return Measurement(name, twin_accuracy, float(out.events.sum(-1).mean()), synops,
-                       memory, report.energy["per_inference_j"], 0.0, float("nan"),
-                       twin_accuracy)
+    run = run_on_chip(sim, gru_as_egru_parameters(model.gru), task.x_test, chip)
+    return Measurement(name, twin_accuracy, float(run.events.sum(-1).mean()),
+                       run.synaptic_ops, run.memory_bits, run.energy_j, 0.0, float("nan"),
+                       twin_accuracy), run
 
 
 __all__ = ["EGRUClassifier", "GRUClassifier", "parameter_count", "train", "accuracy",
-           "Measurement", "evaluate_twin", "evaluate_chip", "measure_egru",
+           "Measurement", "evaluate_twin", "ChipRun", "run_on_chip", "evaluate_chip", "measure_egru",
            "gru_as_egru_parameters", "quantized_gru", "measure_dense_gru"]
