@@ -205,3 +205,20 @@ def test_on_chip_reports_the_chip_and_its_twin():
     assert recall.x_train.shape[:2] == (1 + 8 * 40, 4)
     evidence = make_task("evidence", n_train=4, n_test=2)
     assert evidence.x_test.shape[0] == 1 + 12 * 10 + 150 and not evidence.x_test[-150:].any()
+
+
+def test_fine_tune_in_the_digital_twin_trains_through_its_quantizers():
+    from pyNN_sparsehw.training.recurrent.experiment import SETTINGS, Trained, chip_twin, \
+        fine_tune
+    task, model = trained_tiny()
+    twin = chip_twin(model, "digital")
+    assert all(q.bits == 8 for pair in twin.quantizers.values() for q in pair)
+    before = model.numpy_weights()["input"]
+    SETTINGS["tiny"] = SETTINGS["store_recall"]
+    try:
+        history = fine_tune(Trained("LSNN", model, None), "tiny", task, "digital", epochs=1,
+                            progress=False)
+    finally:
+        del SETTINGS["tiny"]
+    assert len(history.test_accuracy) == 1
+    assert not np.allclose(before, model.numpy_weights()["input"])

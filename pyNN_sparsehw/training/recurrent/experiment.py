@@ -143,6 +143,26 @@ def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100):
                       float(memory), float(np.mean(energy)), raster)
 
 
+def chip_twin(model, chip, chip_seed=0):
+    """The :class:`~.network.RecurrentTwin` of `model` mapped on `chip` (one copy):
+    the chip's realised neuron parameters and weight quantizers."""
+    network = ChipLSNN(model.architecture, model.numpy_weights(), 1,
+                       dict(chip=chip, chip_seed=chip_seed, trial_noise=False))
+    twin = network.twin()
+    sim.end()
+    return twin
+
+
+def fine_tune(trained, task_name, task, chip, epochs=2, progress=True):
+    """Go on training `trained` (a :class:`Trained`, in place) for `epochs` in the twin
+    of `chip`, at a tenth of the task's learning rate: the network learns around the
+    chip's quantization. Returns the :class:`~.trainer.History`."""
+    setting = SETTINGS[task_name]
+    return train(trained.model, chip_twin(trained.model, chip), task, epochs=epochs,
+                 learning_rate=setting.learning_rate / 10, seed=2, progress=progress,
+                 batch_size=50, rate_weight=setting.rate_weight, rewiring=trained.rewiring)
+
+
 def twin_accuracy(model, task):
     """Test accuracy of `model` in its nominal twin."""
     return evaluate(model, RecurrentTwin.nominal(model.architecture), task.x_test,
