@@ -4,6 +4,7 @@ DEEP R at 10 % connectivity. Writes to results/lsnn: training curves, a raster w
 the adaptive thresholds, accuracy per chip, summary.md and summary.json."""
 
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -57,8 +58,8 @@ def _per_chip(rows, path):
 
 def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True):
     """The whole demo; returns the summary dict (also written as summary.json).
-    `n_chip`: test samples run on each chip. The digits networks are run on ideal as
-    trained, then fine-tuned for two epochs in the digital chip's twin and run there."""
+    `n_chip`: test samples run on each chip. Each digits network is fine-tuned for two
+    epochs in the twin of each chip (a copy per chip), then run on that chip."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"comparison": [], "chips": []}
@@ -86,9 +87,9 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
     sparse.name = "LSNN, DEEP R 10 %"
     for run_ in (dense, sparse):
         for chip in ("ideal", "digital"):
-            if chip == "digital":
-                fine_tune(run_, "digits", digits, "digital", progress=progress)
-            r = on_chip(run_.model, digits, chip, n_test=n_chip)
+            tuned = copy.deepcopy(run_)      # the model and its rewiring together
+            fine_tune(tuned, "digits", digits, chip, progress=progress)
+            r = on_chip(tuned.model, digits, chip, n_test=n_chip)
             summary["chips"].append(dict(network=run_.name, chip=chip, accuracy=r.accuracy,
                                          twin_accuracy=r.twin_accuracy,
                                          spike_agreement=r.spike_agreement,

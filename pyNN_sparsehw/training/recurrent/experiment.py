@@ -46,7 +46,7 @@ SETTINGS = {
                                 rate_weight=300.0),
     "evidence": TaskSetting(hold=10, readout_steps=10, epochs=6, learning_rate=0.05,
                             rate_weight=300.0, delay=150),
-    "digits": TaskSetting(hold=2, readout_steps=16, epochs=12, learning_rate=0.03,
+    "digits": TaskSetting(hold=2, readout_steps=16, epochs=15, learning_rate=0.03,
                           n_recurrent=100, tau_out=100.0, input_scale=2.0),
 }
 
