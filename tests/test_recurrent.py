@@ -222,3 +222,19 @@ def test_fine_tune_in_the_digital_twin_trains_through_its_quantizers():
         del SETTINGS["tiny"]
     assert len(history.test_accuracy) == 1
     assert not np.allclose(before, model.numpy_weights()["input"])
+
+
+def test_copy_trained_is_independent_and_keeps_the_budget():
+    from pyNN_sparsehw.training.recurrent.experiment import Trained, copy_trained
+    task, model = trained_tiny()
+    rewiring = DeepR({n: model.weights[n] for n in ("input", "recurrent")}, fraction=0.3,
+                     lr=1e-2, seed=0)
+    original = Trained("LSNN", model, None, rewiring)
+    copied = copy_trained(original)
+    assert copied.rewiring.n_active == rewiring.n_active
+    before = model.numpy_weights()["input"].copy()
+    train(copied.model, RecurrentTwin.nominal(model.architecture), task, epochs=1,
+          batch_size=40, rewiring=copied.rewiring, progress=False)
+    np.testing.assert_array_equal(model.numpy_weights()["input"], before)
+    assert not np.array_equal(copied.model.numpy_weights()["input"], before)
+    assert copied.rewiring.n_active == rewiring.n_active

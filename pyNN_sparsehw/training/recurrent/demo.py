@@ -4,7 +4,6 @@ DEEP R at 10 % connectivity. Writes to results/lsnn: training curves, a raster w
 the adaptive thresholds, accuracy per chip, summary.md and summary.json."""
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from .experiment import SETTINGS, fine_tune, make_task, on_chip, train_network
+from .experiment import SETTINGS, copy_trained, fine_tune, make_task, on_chip, train_network
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -87,7 +86,7 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
     sparse.name = "LSNN, DEEP R 10 %"
     for run_ in (dense, sparse):
         for chip in ("ideal", "digital"):
-            tuned = copy.deepcopy(run_)      # the model and its rewiring together
+            tuned = copy_trained(run_)
             fine_tune(tuned, "digits", digits, chip, progress=progress)
             r = on_chip(tuned.model, digits, chip, n_test=n_chip)
             summary["chips"].append(dict(network=run_.name, chip=chip, accuracy=r.accuracy,

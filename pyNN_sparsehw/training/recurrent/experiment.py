@@ -143,6 +143,20 @@ def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100):
                       float(memory), float(np.mean(energy)), raster)
 
 
+def copy_trained(trained, seed=2):
+    """An independent copy of `trained`: the model's weights, and a new DEEP R over
+    them (same budget; its gradient masks are those of the copy's weights)."""
+    model = RecurrentSNN(trained.model.architecture, weight_limit=trained.model.weight_limit,
+                         dtype=trained.model.dtype)
+    model.load_state_dict(trained.model.state_dict())
+    rewiring = None
+    if trained.rewiring is not None:
+        rewiring = DeepR({name: model.weights[name] for name in ("input", "recurrent")},
+                         connections=trained.rewiring.n_active, lr=trained.rewiring.lr,
+                         seed=seed)
+    return Trained(trained.name, model, trained.history, rewiring, trained.test_accuracy)
+
+
 def chip_twin(model, chip, chip_seed=0):
     """The :class:`~.network.RecurrentTwin` of `model` mapped on `chip` (one copy):
     the chip's realised neuron parameters and weight quantizers."""
