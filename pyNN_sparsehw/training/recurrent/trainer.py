@@ -53,8 +53,8 @@ def train(model, twin, task, epochs=10, batch_size=64, learning_rate=3e-3,
           rate_target=0.01, rate_weight=1.0, seed=0, rewiring=None, chip_forward=None,
           progress=True):
     """Train `model` on `task` (:class:`~pyNN_sparsehw.training.tasks.SequenceTask`)
-    through `twin` with Adam, its learning rate (mV per step) decaying along a cosine
-    to a twentieth by the last epoch; returns a :class:`History`.
+    through `twin` with Adam (learning rate in mV per step); returns a
+    :class:`History`.
 
     rewiring : optional object whose ``after_step()`` is called right after every
         optimiser step (DEEP R, :mod:`pyNN_sparsehw.training.deep_r`).
@@ -62,9 +62,6 @@ def train(model, twin, task, epochs=10, batch_size=64, learning_rate=3e-3,
         recurrent spikes (steps, batch, n): the chip in the loop.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    # cosine decay to a twentieth of the learning rate by the last epoch
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(epochs - 1, 1), eta_min=learning_rate / 20)
     rng = np.random.default_rng(seed)
     history = History()
     n = task.x_train.shape[1]
@@ -91,7 +88,6 @@ def train(model, twin, task, epochs=10, batch_size=64, learning_rate=3e-3,
                 correct.append(accuracy(logits.detach().numpy(), task.y_train[batch])
                                * len(batch))
                 rates.append(float(run.spikes.detach().mean()))
-            schedule.step()
             history.loss.append(float(np.mean(losses)))
             history.train_accuracy.append(float(np.sum(correct) / n))
             history.rate.append(float(np.mean(rates)))
