@@ -96,7 +96,7 @@ def test_gradient_flows_through_the_adaptive_threshold():
 def test_tiny_lsnn_learns_store_recall_and_permuted_labels_do_not():
     """A 20-neuron LSNN learns a short store-recall; the same network trained on
     labels permuted across samples stays near chance on the test set."""
-    task = tiny_task()
+    task = tiny_task(n_test=300)
     rng = np.random.default_rng(0)
     permuted = SequenceTask(task.name, task.x_train, rng.permutation(task.y_train),
                             task.x_test, task.y_test, 2)
@@ -105,7 +105,7 @@ def test_tiny_lsnn_learns_store_recall_and_permuted_labels_do_not():
         arch = RecurrentArchitecture(8, 10, 10, 2, readout_steps=6)
         model = RecurrentSNN(arch, seed=1)
         history = train(model, RecurrentTwin.nominal(arch), t, epochs=6, batch_size=40,
-                        learning_rate=0.1, progress=False)
+                        learning_rate=0.15, progress=False)
         results.append(history.test_accuracy[-1])
     assert results[0] >= 0.9
     assert results[1] <= 0.7
@@ -205,3 +205,36 @@ def test_on_chip_reports_the_chip_and_its_twin():
     assert recall.x_train.shape[:2] == (1 + 8 * 40, 4)
     evidence = make_task("evidence", n_train=4, n_test=2)
     assert evidence.x_test.shape[0] == 1 + 12 * 10 + 150 and not evidence.x_test[-150:].any()
+
+
+def test_fine_tune_in_the_digital_twin_trains_through_its_quantizers():
+    from pyNN_sparsehw.training.recurrent.experiment import SETTINGS, Trained, chip_twin, \
+        fine_tune
+    task, model = trained_tiny()
+    twin = chip_twin(model, "digital")
+    assert all(q.bits == 8 for pair in twin.quantizers.values() for q in pair)
+    before = model.numpy_weights()["input"]
+    SETTINGS["tiny"] = SETTINGS["store_recall"]
+    try:
+        history = fine_tune(Trained("LSNN", model, None), "tiny", task, "digital", epochs=1,
+                            progress=False)
+    finally:
+        del SETTINGS["tiny"]
+    assert len(history.test_accuracy) == 1
+    assert not np.allclose(before, model.numpy_weights()["input"])
+
+
+def test_copy_trained_is_independent_and_keeps_the_budget():
+    from pyNN_sparsehw.training.recurrent.experiment import Trained, copy_trained
+    task, model = trained_tiny()
+    rewiring = DeepR({n: model.weights[n] for n in ("input", "recurrent")}, fraction=0.3,
+                     lr=1e-2, seed=0)
+    original = Trained("LSNN", model, None, rewiring)
+    copied = copy_trained(original)
+    assert copied.rewiring.n_active == rewiring.n_active
+    before = model.numpy_weights()["input"].copy()
+    train(copied.model, RecurrentTwin.nominal(model.architecture), task, epochs=1,
+          batch_size=40, rewiring=copied.rewiring, progress=False)
+    np.testing.assert_array_equal(model.numpy_weights()["input"], before)
+    assert not np.array_equal(copied.model.numpy_weights()["input"], before)
+    assert copied.rewiring.n_active == rewiring.n_active

@@ -46,7 +46,7 @@ SETTINGS = {
                                 rate_weight=300.0),
     "evidence": TaskSetting(hold=10, readout_steps=10, epochs=6, learning_rate=0.05,
                             rate_weight=300.0, delay=150),
-    "digits": TaskSetting(hold=2, readout_steps=16, epochs=12, learning_rate=0.03,
+    "digits": TaskSetting(hold=2, readout_steps=16, epochs=15, learning_rate=0.03,
                           n_recurrent=100, tau_out=100.0, input_scale=2.0),
 }
 
@@ -141,6 +141,40 @@ def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100):
     return ChipResult(chip, accuracy(np.concatenate(logits), y),
                       accuracy(np.concatenate(twin_logits), y), float(np.mean(agree)),
                       float(memory), float(np.mean(energy)), raster)
+
+
+def copy_trained(trained, seed=2):
+    """An independent copy of `trained`: the model's weights, and a new DEEP R over
+    them (same budget; its gradient masks are those of the copy's weights)."""
+    model = RecurrentSNN(trained.model.architecture, weight_limit=trained.model.weight_limit,
+                         dtype=trained.model.dtype)
+    model.load_state_dict(trained.model.state_dict())
+    rewiring = None
+    if trained.rewiring is not None:
+        rewiring = DeepR({name: model.weights[name] for name in ("input", "recurrent")},
+                         connections=trained.rewiring.n_active, lr=trained.rewiring.lr,
+                         seed=seed)
+    return Trained(trained.name, model, trained.history, rewiring, trained.test_accuracy)
+
+
+def chip_twin(model, chip, chip_seed=0):
+    """The :class:`~.network.RecurrentTwin` of `model` mapped on `chip` (one copy):
+    the chip's realised neuron parameters and weight quantizers."""
+    network = ChipLSNN(model.architecture, model.numpy_weights(), 1,
+                       dict(chip=chip, chip_seed=chip_seed, trial_noise=False))
+    twin = network.twin()
+    sim.end()
+    return twin
+
+
+def fine_tune(trained, task_name, task, chip, epochs=2, progress=True):
+    """Go on training `trained` (a :class:`Trained`, in place) for `epochs` in the twin
+    of `chip`, at a tenth of the task's learning rate: the network learns around the
+    chip's quantization. Returns the :class:`~.trainer.History`."""
+    setting = SETTINGS[task_name]
+    return train(trained.model, chip_twin(trained.model, chip), task, epochs=epochs,
+                 learning_rate=setting.learning_rate / 10, seed=2, progress=progress,
+                 batch_size=50, rate_weight=setting.rate_weight, rewiring=trained.rewiring)
 
 
 def twin_accuracy(model, task):

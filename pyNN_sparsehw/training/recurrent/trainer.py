@@ -53,7 +53,8 @@ def train(model, twin, task, epochs=10, batch_size=64, learning_rate=3e-3,
           rate_target=0.01, rate_weight=1.0, seed=0, rewiring=None, chip_forward=None,
           progress=True):
     """Train `model` on `task` (:class:`~pyNN_sparsehw.training.tasks.SequenceTask`)
-    through `twin`; returns a :class:`History`.
+    through `twin` with Adam (learning rate in mV per step); returns a
+    :class:`History`.
 
     rewiring : optional object whose ``after_step()`` is called right after every
         optimiser step (DEEP R, :mod:`pyNN_sparsehw.training.deep_r`).

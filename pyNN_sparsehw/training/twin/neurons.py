@@ -320,14 +320,15 @@ class ALIFConstants(NamedTuple):
     """What one ALIF step needs, computed once from the parameters and dt: membrane
     and adaptation decay factors, mV per nA of current over one step, base threshold
     and its distance from rest (mV, the reset and the pseudo-derivative's scale),
-    beta (mV), refractory steps, offset current (nA), fixed-point resolutions."""
+    threshold_step (the parameter beta, mV), refractory steps, offset current (nA),
+    fixed-point resolutions (None: floating point)."""
     alpha: torch.Tensor
     rho: torch.Tensor
     resistance: torch.Tensor
     v_rest: torch.Tensor
     v_thresh: torch.Tensor
     base: torch.Tensor
-    beta: torch.Tensor
+    threshold_step: torch.Tensor
     refractory: torch.Tensor
     i_offset: torch.Tensor
     v_lsb: torch.Tensor
@@ -353,7 +354,8 @@ def alif_advance(state, c, exc=0.0, inh=0.0, substitute=None):
     b = c.rho * state.b + state.z
     v = _round_state(v, c.v_lsb) + exc + inh
     b = _round_state(b, c.b_lsb)
-    z = spike(v, c.v_thresh + c.beta * b, c.base) * (state.refractory == 0).to(v.dtype)
+    z = spike(v, c.v_thresh + c.threshold_step * b, c.base) * \
+        (state.refractory == 0).to(v.dtype)
     if substitute is not None:
         z = z + (substitute.to(z.dtype) - z).detach()
     v = v - z.detach() * c.base
