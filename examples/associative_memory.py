@@ -63,7 +63,7 @@ class Setting:
         self.image_shapes = SHAPES[:2] if quick else SHAPES
         self.image_bits = 3
         self.chip_side = 8 if quick else 10
-        self.chip_patterns = 8 if quick else 16
+        self.chip_patterns = 4 if quick else 16
         self.chip_flips = (0.10,) if quick else (0.10, 0.20)
         self.analog_seeds = (0,) if quick else (0, 1, 2)
         self.hop_side = 32
