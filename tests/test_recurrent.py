@@ -13,7 +13,7 @@ from pyNN_sparsehw.training.recurrent import (  # noqa: E402
 from pyNN_sparsehw.training.recurrent.network import bellec_beta  # noqa: E402
 from pyNN_sparsehw.training.recurrent.trainer import regularised_loss  # noqa: E402
 from pyNN_sparsehw.training.tasks import (  # noqa: E402
-    SequenceTask, sequential_digits, store_recall, stretch, with_delay)
+    SequenceTask, sequential_digits, store_recall, stretch, with_delay, with_recall_cue)
 
 
 def tiny_task(n_train=240, n_test=100, hold=6, seed=0):
@@ -35,6 +35,11 @@ def test_store_recall_label_is_the_bit_shown_with_the_store_cue():
     delayed = with_delay(held, 7)
     assert delayed.x_test.shape[0] == held.x_test.shape[0] + 7 and not delayed.x_test[-7:].any()
     assert np.array_equal(delayed.x_test[:-7], held.x_test)
+    cued = with_recall_cue(delayed, 3, channels=2)
+    assert cued.x_test.shape == (delayed.x_test.shape[0] + 3, 10, 14)
+    assert np.all(cued.x_test[-3:, :, 12:] == 1) and not cued.x_test[-3:, :, :12].any()
+    assert not cued.x_test[:-3, :, 12:].any()
+    assert np.array_equal(cued.x_test[:-3, :, :12], delayed.x_test)
 
 
 def test_sequential_digits_levels_are_thermometer_channels():
@@ -204,7 +209,8 @@ def test_on_chip_reports_the_chip_and_its_twin():
     recall = make_task("store_recall", n_train=4, n_test=2)
     assert recall.x_train.shape[:2] == (1 + 8 * 40, 4)
     evidence = make_task("evidence", n_train=4, n_test=2)
-    assert evidence.x_test.shape[0] == 1 + 12 * 10 + 150 and not evidence.x_test[-150:].any()
+    assert evidence.x_test.shape == (1 + 12 * 10 + 500 + 20, 2, 12)
+    assert not evidence.x_test[-520:-20].any() and evidence.x_test[-20:, :, 8:].all()
 
 
 def test_fine_tune_in_the_digital_twin_trains_through_its_quantizers():

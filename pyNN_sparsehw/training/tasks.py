@@ -15,7 +15,8 @@ Every sequence starts with one blank step (a spike source cannot emit at t = 0, 
   last; the label is the bit shown with the store cue.
 * :func:`stretch` holds every element of a task for several time steps, so that a
   task spans many membrane time constants (what separates LSNN from LIF networks);
-  :func:`with_delay` appends silent steps before the answer is read.
+  :func:`with_delay` appends silent steps before the answer is read, and
+  :func:`with_recall_cue` a cue that asks for it.
 """
 
 from dataclasses import dataclass
@@ -123,5 +124,19 @@ def with_delay(task, steps):
                         task.y_test, task.n_classes)
 
 
+def with_recall_cue(task, steps, channels=4):
+    """`task` with `steps` steps appended in which `channels` new inputs (the last
+    ones) spike in every step: the recall cue of Bellec et al. 2020, which makes a
+    network that has fallen silent during a delay read out what it holds."""
+    def cued(x):
+        steps_, n, inputs = x.shape
+        out = np.zeros((steps_ + int(steps), n, inputs + int(channels)))
+        out[:steps_, :, :inputs] = x
+        out[steps_:, :, inputs:] = 1.0
+        return out
+    return SequenceTask(task.name, cued(task.x_train), task.y_train, cued(task.x_test),
+                        task.y_test, task.n_classes)
+
+
 __all__ = ["SequenceTask", "sequential_digits", "evidence_accumulation", "store_recall",
-           "stretch", "with_delay"]
+           "stretch", "with_delay", "with_recall_cue"]
