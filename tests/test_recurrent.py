@@ -13,7 +13,8 @@ from pyNN_sparsehw.training.recurrent import (  # noqa: E402
 from pyNN_sparsehw.training.recurrent.network import bellec_beta  # noqa: E402
 from pyNN_sparsehw.training.recurrent.trainer import regularised_loss  # noqa: E402
 from pyNN_sparsehw.training.tasks import (  # noqa: E402
-    SequenceTask, sequential_digits, store_recall, stretch, with_delay, with_recall_cue)
+    SequenceTask, sequential_digits, sequential_digits_rate, store_recall, stretch, with_delay,
+    with_recall_cue)
 
 
 def tiny_task(n_train=240, n_test=100, hold=6, seed=0):
@@ -48,6 +49,23 @@ def test_sequential_digits_levels_are_thermometer_channels():
     x = four.x_test.reshape(9, -1, 8, 4)
     assert four.x_test.shape[2] == 32 and np.all(np.diff(x, axis=-1) <= 0)
     np.testing.assert_array_equal(x[..., [1, 2]].reshape(two.x_test.shape), two.x_test)
+
+
+def test_sequential_digits_rate_spikes_with_the_grey_level():
+    from pyNN_sparsehw.training.data import load_digits
+    task = sequential_digits_rate(hold=3, channels_per_pixel=2, copies=5)
+    data = load_digits()
+    n = data.y_train.size
+    assert task.x_train.shape == (1 + 8 * 3, 5 * n, 16) and task.x_test.shape[1:] == (
+        data.y_test.size, 16)
+    assert not task.x_train[0].any() and np.array_equal(task.y_train, np.tile(data.y_train, 5))
+    # (step, copy, digit, row, pixel, channel): rows held, channels and copies independent
+    x = task.x_train[1:].reshape(8, 3, 5, n, 8, 2)
+    rate = x.mean(axis=(1, 2, 5)).transpose(1, 0, 2)            # (digit, row, pixel)
+    grey = data.x_train.reshape(n, 8, 8)
+    assert not rate[grey == 0].any() and np.all(rate[grey == 1] == 1)
+    assert np.abs(rate - grey).mean() < 0.1
+    assert not np.array_equal(x[:, :, 0], x[:, :, 1])          # fresh draws per copy
 
 
 def test_bellec_beta_matches_docs_alif():

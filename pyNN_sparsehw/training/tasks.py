@@ -58,6 +58,24 @@ def sequential_digits(seed=0, levels=DIGIT_LEVELS):
                         encode(data.x_test), data.y_test, data.n_classes)
 
 
+def sequential_digits_rate(seed=0, hold=4, channels_per_pixel=2, copies=4):
+    """The 8x8 digits row by row, each row held for `hold` steps (plus the blank step):
+    each of a pixel's `channels_per_pixel` inputs spikes in each step with probability
+    its grey level (a fraction of 16), drawn independently. The training set holds
+    `copies` independent draws of every training digit (the spike noise augments
+    it); the test set one draw of each test digit."""
+    data = load_digits(seed=seed)
+    rng = np.random.default_rng(seed)
+
+    def encode(images, repeats):
+        rows = np.tile(images.reshape(-1, 8, 8), (repeats, 1, 1))
+        p = np.repeat(np.repeat(rows, channels_per_pixel, axis=2), hold, axis=1)
+        return _blank_first((rng.random(p.shape) < p).transpose(1, 0, 2).astype(float))
+    return SequenceTask("sequential digits", encode(data.x_train, copies),
+                        np.tile(data.y_train, copies), encode(data.x_test, 1), data.y_test,
+                        data.n_classes)
+
+
 def evidence_accumulation(n_train=1000, n_test=300, steps=24, cues=7, majority=0.8,
                           channels_per_side=4, seed=0):
     """Binary choice from `cues` cues at random steps, each on the majority side with
@@ -138,5 +156,6 @@ def with_recall_cue(task, steps, channels=4):
                         task.y_test, task.n_classes)
 
 
-__all__ = ["SequenceTask", "sequential_digits", "evidence_accumulation", "store_recall",
+__all__ = ["SequenceTask", "sequential_digits", "sequential_digits_rate",
+           "evidence_accumulation", "store_recall",
            "stretch", "with_delay", "with_recall_cue"]
