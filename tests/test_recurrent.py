@@ -229,6 +229,9 @@ def test_on_chip_reports_the_chip_and_its_twin():
     evidence = make_task("evidence", n_train=4, n_test=2)
     assert evidence.x_test.shape == (1 + 12 * 10 + 500 + 20, 2, 12)
     assert not evidence.x_test[-520:-20].any() and evidence.x_test[-20:, :, 8:].all()
+    from pyNN_sparsehw.training.recurrent.experiment import DIGIT_COPIES, SETTINGS
+    digits = make_task("digits")
+    assert digits.x_train.shape == (1 + 8 * SETTINGS["digits"].hold, DIGIT_COPIES * 1438, 16)
 
 
 def test_fine_tune_in_the_digital_twin_trains_through_its_quantizers():

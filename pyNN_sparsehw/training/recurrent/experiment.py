@@ -16,7 +16,7 @@ import pyNN_sparsehw as sim
 
 from ..deep_r import DeepR
 from ..model import accuracy
-from ..tasks import (evidence_accumulation, sequential_digits, store_recall, stretch,
+from ..tasks import (evidence_accumulation, sequential_digits_rate, store_recall, stretch,
                      with_delay, with_recall_cue)
 from .chip import ChipLSNN
 from .network import RecurrentArchitecture, RecurrentSNN, RecurrentTwin
@@ -53,9 +53,13 @@ SETTINGS = {
     # the recall cue; tau_a on the scale of the whole trial
     "evidence": TaskSetting(hold=10, readout_steps=20, epochs=6, learning_rate=0.05,
                             rate_weight=300.0, delay=500, recall=20, tau_a=2000.0),
-    "digits": TaskSetting(hold=2, readout_steps=16, epochs=15, learning_rate=0.03,
-                          n_recurrent=100, tau_out=100.0, input_scale=2.0),
+    # rows held 8 steps, grey levels as spike probabilities, 4 noisy copies per digit
+    "digits": TaskSetting(hold=8, readout_steps=64, epochs=16, learning_rate=0.005,
+                          n_recurrent=200, tau_out=100.0, input_scale=2.0),
 }
+
+#: independent spike draws of every training digit (:func:`~..tasks.sequential_digits_rate`)
+DIGIT_COPIES = 4
 
 
 def make_task(name, n_train=1000, n_test=300, seed=0):
@@ -66,7 +70,7 @@ def make_task(name, n_train=1000, n_test=300, seed=0):
     elif name == "evidence":
         task = evidence_accumulation(n_train, n_test, steps=12, cues=7, seed=seed)
     elif name == "digits":
-        task = sequential_digits(seed=seed)
+        return sequential_digits_rate(seed=seed, hold=hold, copies=DIGIT_COPIES)
     else:
         raise ValueError(f"unknown LSNN task {name!r}; the tasks are {sorted(SETTINGS)}")
     task = with_delay(stretch(task, hold), SETTINGS[name].delay)
