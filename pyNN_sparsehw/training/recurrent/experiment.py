@@ -60,6 +60,9 @@ SETTINGS = {
 
 #: independent spike draws of every training digit (:func:`~..tasks.sequential_digits_rate`)
 DIGIT_COPIES = 4
+#: digits run per chip simulation: 20 copies of 200 recurrent neurons stay within the
+#: 4096 input axons of a digital core (the readout's core receives from all copies)
+DIGIT_CHUNK = 20
 
 
 def make_task(name, n_train=1000, n_test=300, seed=0):
