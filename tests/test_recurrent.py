@@ -13,7 +13,8 @@ from pyNN_sparsehw.training.recurrent import (  # noqa: E402
 from pyNN_sparsehw.training.recurrent.network import bellec_beta  # noqa: E402
 from pyNN_sparsehw.training.recurrent.trainer import regularised_loss  # noqa: E402
 from pyNN_sparsehw.training.tasks import (  # noqa: E402
-    SequenceTask, sequential_digits, store_recall, stretch, with_delay)
+    SequenceTask, sequential_digits, sequential_digits_rate, store_recall, stretch, with_delay,
+    with_recall_cue)
 
 
 def tiny_task(n_train=240, n_test=100, hold=6, seed=0):
@@ -35,6 +36,11 @@ def test_store_recall_label_is_the_bit_shown_with_the_store_cue():
     delayed = with_delay(held, 7)
     assert delayed.x_test.shape[0] == held.x_test.shape[0] + 7 and not delayed.x_test[-7:].any()
     assert np.array_equal(delayed.x_test[:-7], held.x_test)
+    cued = with_recall_cue(delayed, 3, channels=2)
+    assert cued.x_test.shape == (delayed.x_test.shape[0] + 3, 10, 14)
+    assert np.all(cued.x_test[-3:, :, 12:] == 1) and not cued.x_test[-3:, :, :12].any()
+    assert not cued.x_test[:-3, :, 12:].any()
+    assert np.array_equal(cued.x_test[:-3, :, :12], delayed.x_test)
 
 
 def test_sequential_digits_levels_are_thermometer_channels():
@@ -43,6 +49,23 @@ def test_sequential_digits_levels_are_thermometer_channels():
     x = four.x_test.reshape(9, -1, 8, 4)
     assert four.x_test.shape[2] == 32 and np.all(np.diff(x, axis=-1) <= 0)
     np.testing.assert_array_equal(x[..., [1, 2]].reshape(two.x_test.shape), two.x_test)
+
+
+def test_sequential_digits_rate_spikes_with_the_grey_level():
+    from pyNN_sparsehw.training.data import load_digits
+    task = sequential_digits_rate(hold=3, channels_per_pixel=2, copies=5)
+    data = load_digits()
+    n = data.y_train.size
+    assert task.x_train.shape == (1 + 8 * 3, 5 * n, 16) and task.x_test.shape[1:] == (
+        data.y_test.size, 16)
+    assert not task.x_train[0].any() and np.array_equal(task.y_train, np.tile(data.y_train, 5))
+    # (step, copy, digit, row, pixel, channel): rows held, channels and copies independent
+    x = task.x_train[1:].reshape(8, 3, 5, n, 8, 2)
+    rate = x.mean(axis=(1, 2, 5)).transpose(1, 0, 2)            # (digit, row, pixel)
+    grey = data.x_train.reshape(n, 8, 8)
+    assert not rate[grey == 0].any() and np.all(rate[grey == 1] == 1)
+    assert np.abs(rate - grey).mean() < 0.1
+    assert not np.array_equal(x[:, :, 0], x[:, :, 1])          # fresh draws per copy
 
 
 def test_bellec_beta_matches_docs_alif():
@@ -204,7 +227,11 @@ def test_on_chip_reports_the_chip_and_its_twin():
     recall = make_task("store_recall", n_train=4, n_test=2)
     assert recall.x_train.shape[:2] == (1 + 8 * 40, 4)
     evidence = make_task("evidence", n_train=4, n_test=2)
-    assert evidence.x_test.shape[0] == 1 + 12 * 10 + 150 and not evidence.x_test[-150:].any()
+    assert evidence.x_test.shape == (1 + 12 * 10 + 500 + 20, 2, 12)
+    assert not evidence.x_test[-520:-20].any() and evidence.x_test[-20:, :, 8:].all()
+    from pyNN_sparsehw.training.recurrent.experiment import DIGIT_COPIES, SETTINGS
+    digits = make_task("digits")
+    assert digits.x_train.shape == (1 + 8 * SETTINGS["digits"].hold, DIGIT_COPIES * 1438, 16)
 
 
 def test_fine_tune_in_the_digital_twin_trains_through_its_quantizers():

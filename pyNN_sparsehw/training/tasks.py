@@ -15,7 +15,8 @@ Every sequence starts with one blank step (a spike source cannot emit at t = 0, 
   last; the label is the bit shown with the store cue.
 * :func:`stretch` holds every element of a task for several time steps, so that a
   task spans many membrane time constants (what separates LSNN from LIF networks);
-  :func:`with_delay` appends silent steps before the answer is read.
+  :func:`with_delay` appends silent steps before the answer is read, and
+  :func:`with_recall_cue` a cue that asks for it.
 """
 
 from dataclasses import dataclass
@@ -55,6 +56,24 @@ def sequential_digits(seed=0, levels=DIGIT_LEVELS):
         return _blank_first(channels.reshape(-1, 8, width).transpose(1, 0, 2).astype(float))
     return SequenceTask("sequential digits", encode(data.x_train), data.y_train,
                         encode(data.x_test), data.y_test, data.n_classes)
+
+
+def sequential_digits_rate(seed=0, hold=4, channels_per_pixel=2, copies=4):
+    """The 8x8 digits row by row, each row held for `hold` steps (plus the blank step):
+    each of a pixel's `channels_per_pixel` inputs spikes in each step with probability
+    its grey level (a fraction of 16), drawn independently. The training set holds
+    `copies` independent draws of every training digit (the spike noise augments
+    it); the test set one draw of each test digit."""
+    data = load_digits(seed=seed)
+    rng = np.random.default_rng(seed)
+
+    def encode(images, repeats):
+        rows = np.tile(images.reshape(-1, 8, 8), (repeats, 1, 1))
+        p = np.repeat(np.repeat(rows, channels_per_pixel, axis=2), hold, axis=1)
+        return _blank_first((rng.random(p.shape) < p).transpose(1, 0, 2).astype(float))
+    return SequenceTask("sequential digits", encode(data.x_train, copies),
+                        np.tile(data.y_train, copies), encode(data.x_test, 1), data.y_test,
+                        data.n_classes)
 
 
 def evidence_accumulation(n_train=1000, n_test=300, steps=24, cues=7, majority=0.8,
@@ -123,5 +142,20 @@ def with_delay(task, steps):
                         task.y_test, task.n_classes)
 
 
-__all__ = ["SequenceTask", "sequential_digits", "evidence_accumulation", "store_recall",
-           "stretch", "with_delay"]
+def with_recall_cue(task, steps, channels=4):
+    """`task` with `steps` steps appended in which `channels` new inputs (the last
+    ones) spike in every step: the recall cue of Bellec et al. 2020, which makes a
+    network that has fallen silent during a delay read out what it holds."""
+    def cued(x):
+        steps_, n, inputs = x.shape
+        out = np.zeros((steps_ + int(steps), n, inputs + int(channels)))
+        out[:steps_, :, :inputs] = x
+        out[steps_:, :, inputs:] = 1.0
+        return out
+    return SequenceTask(task.name, cued(task.x_train), task.y_train, cued(task.x_test),
+                        task.y_test, task.n_classes)
+
+
+__all__ = ["SequenceTask", "sequential_digits", "sequential_digits_rate",
+           "evidence_accumulation", "store_recall",
+           "stretch", "with_delay", "with_recall_cue"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from .experiment import SETTINGS, copy_trained, fine_tune, make_task, on_chip, train_network
+from .experiment import (DIGIT_CHUNK, SETTINGS, copy_trained, fine_tune, make_task, on_chip,
+                         train_network)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -88,7 +89,7 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
         for chip in ("ideal", "digital"):
             tuned = copy_trained(run_)
             fine_tune(tuned, "digits", digits, chip, progress=progress)
-            r = on_chip(tuned.model, digits, chip, n_test=n_chip)
+            r = on_chip(tuned.model, digits, chip, n_test=n_chip, chunk=DIGIT_CHUNK)
             summary["chips"].append(dict(network=run_.name, chip=chip, accuracy=r.accuracy,
                                          twin_accuracy=r.twin_accuracy,
                                          spike_agreement=r.spike_agreement,

@@ -3,7 +3,8 @@ network of the same size, transfer to chips, DEEP R.
 
 Every task element is held for several 1 ms steps (:func:`~..tasks.stretch`) so that
 the memory a task needs spans many membrane time constants (tau_m = 20 ms): this is
-what the adaptive thresholds (tau_a = 400 ms) add.
+what the adaptive thresholds (tau_a = 400 ms, 2000 ms for the evidence
+accumulation, on the scale of its whole trial) add.
 """
 
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ import pyNN_sparsehw as sim
 
 from ..deep_r import DeepR
 from ..model import accuracy
-from ..tasks import (evidence_accumulation, sequential_digits, store_recall, stretch,
-                     with_delay)
+from ..tasks import (evidence_accumulation, sequential_digits_rate, store_recall, stretch,
+                     with_delay, with_recall_cue)
 from .chip import ChipLSNN
 from .network import RecurrentArchitecture, RecurrentSNN, RecurrentTwin
 from .trainer import evaluate, train
@@ -25,10 +26,12 @@ from .trainer import evaluate, train
 @dataclass(frozen=True)
 class TaskSetting:
     """How one task is generated and trained: steps per element (`hold`), silent
-    steps before the answer (`delay`), recurrent neurons, readout time constant
-    (ms), initial input weight scale (:class:`~.network.RecurrentSNN`), the readout
-    window (steps), epochs, learning rate (mV per Adam step), weight of the rate
-    regulariser (:func:`~.trainer.regularised_loss`)."""
+    steps before the answer (`delay`), steps of the recall cue that ends the sequence
+    (`recall`, 0: none; :func:`~..tasks.with_recall_cue`), recurrent neurons, readout
+    time constant and adaptation time constant (ms), initial input weight scale
+    (:class:`~.network.RecurrentSNN`), the readout window (steps), epochs, learning
+    rate (mV per Adam step), weight of the rate regulariser
+    (:func:`~.trainer.regularised_loss`)."""
     hold: int
     readout_steps: int
     epochs: int
@@ -38,17 +41,28 @@ class TaskSetting:
     n_recurrent: int = 40
     tau_out: float = 20.0
     input_scale: float = 1.0
+    tau_a: float = 400.0
+    recall: int = 0
 
 
 #: the demo's settings per task
 SETTINGS = {
     "store_recall": TaskSetting(hold=40, readout_steps=10, epochs=5, learning_rate=0.05,
                                 rate_weight=300.0),
-    "evidence": TaskSetting(hold=10, readout_steps=10, epochs=6, learning_rate=0.05,
-                            rate_weight=300.0, delay=150),
-    "digits": TaskSetting(hold=2, readout_steps=16, epochs=15, learning_rate=0.03,
-                          n_recurrent=100, tau_out=100.0, input_scale=2.0),
+    # Bellec et al. 2020, scaled: 7 cues in 120 ms, a 500 ms delay (25 tau_m), then
+    # the recall cue; tau_a on the scale of the whole trial
+    "evidence": TaskSetting(hold=10, readout_steps=20, epochs=6, learning_rate=0.05,
+                            rate_weight=300.0, delay=500, recall=20, tau_a=2000.0),
+    # rows held 8 steps, grey levels as spike probabilities, 4 noisy copies per digit
+    "digits": TaskSetting(hold=8, readout_steps=64, epochs=16, learning_rate=0.005,
+                          n_recurrent=200, tau_out=100.0, input_scale=2.0),
 }
+
+#: independent spike draws of every training digit (:func:`~..tasks.sequential_digits_rate`)
+DIGIT_COPIES = 4
+#: digits run per chip simulation: 20 copies of 200 recurrent neurons stay within the
+#: 4096 input axons of a digital core (the readout's core receives from all copies)
+DIGIT_CHUNK = 20
 
 
 def make_task(name, n_train=1000, n_test=300, seed=0):
@@ -59,10 +73,11 @@ def make_task(name, n_train=1000, n_test=300, seed=0):
     elif name == "evidence":
         task = evidence_accumulation(n_train, n_test, steps=12, cues=7, seed=seed)
     elif name == "digits":
-        task = sequential_digits(seed=seed)
+        return sequential_digits_rate(seed=seed, hold=hold, copies=DIGIT_COPIES)
     else:
         raise ValueError(f"unknown LSNN task {name!r}; the tasks are {sorted(SETTINGS)}")
-    return with_delay(stretch(task, hold), SETTINGS[name].delay)
+    task = with_delay(stretch(task, hold), SETTINGS[name].delay)
+    return with_recall_cue(task, SETTINGS[name].recall) if SETTINGS[name].recall else task
 
 
 @dataclass
@@ -83,6 +98,7 @@ def train_network(task_name, task, n_alif, seed=1, connectivity=None, epochs=Non
     setting = SETTINGS[task_name]
     architecture = RecurrentArchitecture(task.x_train.shape[2], setting.n_recurrent - n_alif,
                                          n_alif, task.n_classes, tau_out=setting.tau_out,
+                                         tau_a=setting.tau_a,
                                          readout_steps=setting.readout_steps)
     model = RecurrentSNN(architecture, seed=seed, input_scale=setting.input_scale)
     rewiring = None
