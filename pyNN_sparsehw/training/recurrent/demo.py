@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from .experiment import SETTINGS, copy_trained, fine_tune, make_task, on_chip, train_network
+from .experiment import DEEP_R, SETTINGS, copy_trained, fine_tune, make_task, on_chip, train_network
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -81,9 +81,9 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
     digits = make_task("digits")
     half = SETTINGS["digits"].n_recurrent // 2
     dense = train_network("digits", digits, half, progress=progress)
-    sparse = train_network("digits", digits, half, connectivity=0.1, progress=progress)
+    sparse = train_network("digits", digits, half, deep_r=DEEP_R, progress=progress)
     trained["digits"] = [dense, sparse]
-    sparse.name = "LSNN, DEEP R 10 %"
+    sparse.name = f"LSNN, DEEP R {DEEP_R.connectivity:.0%}"
     for run_ in (dense, sparse):
         for chip in ("ideal", "digital"):
             tuned = copy_trained(run_)
