@@ -63,7 +63,7 @@ class DeepRSetting:
     connectivity: float = 0.1
     weights: tuple = ("input", "recurrent")
     scope: str = "tensor"
-    epochs: int = 40
+    epochs: int = 60
     l1: float = 0.0
     temperature: float = 0.0
 
