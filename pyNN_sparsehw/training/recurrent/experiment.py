@@ -56,10 +56,10 @@ class DeepRSetting:
     """How DEEP R trains an LSNN under a budget of connections
     (:class:`~pyNN_sparsehw.training.deep_r.DeepR`): the budget as a fraction of the
     synapses of the weight matrices that count (`weights`; the readout stays dense, it
-    needs its synapses: at 10 % it costs 15 points), one budget per matrix (`scope`
-    "tensor") or one for all ("global"), epochs of DEEP R from random initial weights
-    (Bellec's: DEEP R from the start, trained for long), the L1 shrink (per unit
-    learning rate) and the temperature of the noise (mV)."""
+    needs its synapses: at 10 % it cost 13 points, docs/lsnn.rst), one budget per
+    matrix (`scope` "tensor") or one for all ("global"), epochs of DEEP R from random
+    initial weights (Bellec's: DEEP R from the start, trained for long), the L1 shrink
+    (per unit learning rate) and the temperature of the noise (mV)."""
     connectivity: float = 0.1
     weights: tuple = ("input", "recurrent")
     scope: str = "tensor"
