@@ -85,7 +85,7 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
     dense = train_network("digits", digits, half, progress=progress)
     sparse = train_network("digits", digits, half, deep_r=DEEP_R, progress=progress)
     trained["digits"] = [dense, sparse]
-    sparse.name = f"LSNN, DEEP R {DEEP_R.connectivity:.0%}"
+    sparse.name = f"LSNN, DEEP R {DEEP_R.connectivity * 100:.0f} %"
     for run_ in (dense, sparse):
         for chip in ("ideal", "digital"):
             tuned = copy_trained(run_)
