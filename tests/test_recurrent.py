@@ -251,17 +251,43 @@ def test_fine_tune_in_the_digital_twin_trains_through_its_quantizers():
     assert not np.allclose(before, model.numpy_weights()["input"])
 
 
-def test_copy_trained_is_independent_and_keeps_the_budget():
+@pytest.mark.parametrize("scope", ["global", "tensor"])
+def test_copy_trained_is_independent_and_keeps_the_budget(scope):
     from pyNN_sparsehw.training.recurrent.experiment import Trained, copy_trained
     task, model = trained_tiny()
     rewiring = DeepR({n: model.weights[n] for n in ("input", "recurrent")}, fraction=0.3,
-                     lr=1e-2, seed=0)
+                     scope=scope, l1=0.01, lr=1e-2, seed=0)
     original = Trained("LSNN", model, None, rewiring)
     copied = copy_trained(original)
     assert copied.rewiring.n_active == rewiring.n_active
+    assert (copied.rewiring.scope, copied.rewiring.budgets, copied.rewiring.l1) == \
+        (scope, rewiring.budgets, 0.01)
+    assert [int(m.sum()) for m in copied.rewiring.masks] == \
+        [int(m.sum()) for m in rewiring.masks]
     before = model.numpy_weights()["input"].copy()
     train(copied.model, RecurrentTwin.nominal(model.architecture), task, epochs=1,
           batch_size=40, rewiring=copied.rewiring, progress=False)
     np.testing.assert_array_equal(model.numpy_weights()["input"], before)
     assert not np.array_equal(copied.model.numpy_weights()["input"], before)
     assert copied.rewiring.n_active == rewiring.n_active
+
+
+def test_train_network_with_deep_r_keeps_one_budget_per_counted_matrix():
+    """experiment.train_network with a DeepRSetting: DEEP R from the start for the
+    setting's epochs, each counted matrix at its own budget, the readout left dense."""
+    from pyNN_sparsehw.training.recurrent.experiment import (SETTINGS, DeepRSetting,
+                                                             TaskSetting, train_network)
+    task = tiny_task(n_train=50, n_test=10)
+    setting = DeepRSetting(connectivity=0.25, weights=("input", "recurrent"),
+                           scope="tensor", epochs=2)
+    SETTINGS["tiny"] = TaskSetting(hold=6, readout_steps=6, epochs=1, n_recurrent=12)
+    try:
+        trained = train_network("tiny", task, 6, deep_r=setting, progress=False)
+    finally:
+        del SETTINGS["tiny"]
+    weights = trained.model.weights
+    assert len(trained.history.test_accuracy) == 2
+    assert trained.rewiring.budgets == [round(0.25 * 8 * 12), round(0.25 * 12 * 12)]
+    for name, budget in zip(("input", "recurrent"), trained.rewiring.budgets):
+        assert 0 < int((weights[name] != 0).sum()) <= budget
+    assert bool((weights["readout"] != 0).all())

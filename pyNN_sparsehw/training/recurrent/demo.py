@@ -6,12 +6,14 @@ the adaptive thresholds, accuracy per chip, summary.md and summary.json."""
 import argparse
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 
-from .experiment import (DIGIT_CHUNK, SETTINGS, copy_trained, fine_tune, make_task, on_chip,
+from .experiment import (DEEP_R, DIGIT_CHUNK, SETTINGS, copy_trained, fine_tune, make_task,
+                         on_chip,
                          train_network)
 
 matplotlib.use("Agg")
@@ -82,9 +84,9 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
     digits = make_task("digits")
     half = SETTINGS["digits"].n_recurrent // 2
     dense = train_network("digits", digits, half, progress=progress)
-    sparse = train_network("digits", digits, half, connectivity=0.1, progress=progress)
+    sparse = train_network("digits", digits, half, deep_r=DEEP_R, progress=progress)
     trained["digits"] = [dense, sparse]
-    sparse.name = "LSNN, DEEP R 10 %"
+    sparse.name = f"LSNN, DEEP R {DEEP_R.connectivity * 100:.0f} %"
     for run_ in (dense, sparse):
         for chip in ("ideal", "digital"):
             tuned = copy_trained(run_)
@@ -97,6 +99,7 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
                                          energy_uj=r.energy_j * 1e6,
                                          trained_accuracy=run_.test_accuracy))
     summary["deep_r_connectivity"] = float(sparse.rewiring.connectivity)
+    summary["deep_r"] = dict(asdict(DEEP_R), budgets=sparse.rewiring.budgets)
     _curves(trained, out / "training_curves.png")
     _per_chip(summary["chips"], out / "accuracy_per_chip.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

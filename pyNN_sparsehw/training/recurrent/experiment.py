@@ -65,6 +65,28 @@ DIGIT_COPIES = 4
 DIGIT_CHUNK = 20
 
 
+@dataclass(frozen=True)
+class DeepRSetting:
+    """How DEEP R trains an LSNN under a budget of connections
+    (:class:`~pyNN_sparsehw.training.deep_r.DeepR`): the budget as a fraction of the
+    synapses of the weight matrices that count (`weights`; the readout stays dense, it
+    needs its synapses: at 10 % it cost 13 points, docs/lsnn.rst), one budget per
+    matrix (`scope` "tensor") or one for all ("global"), epochs of DEEP R from random
+    initial weights (Bellec's: DEEP R from the start; None: as many as the dense
+    network of the task, so that the two are compared at equal training), the L1 shrink
+    (per unit learning rate) and the temperature of the noise (mV)."""
+    connectivity: float = 0.1
+    weights: tuple = ("input", "recurrent")
+    scope: str = "tensor"
+    epochs: object = None
+    l1: float = 0.0
+    temperature: float = 0.0
+
+
+#: the demo's DEEP R setting (digits, 10 % of the input and recurrent synapses)
+DEEP_R = DeepRSetting()
+
+
 def make_task(name, n_train=1000, n_test=300, seed=0):
     """Task `name` (a key of :data:`SETTINGS`) with its elements held."""
     hold = SETTINGS[name].hold
@@ -90,11 +112,11 @@ class Trained:
     test_accuracy: float = field(default=None)
 
 
-def train_network(task_name, task, n_alif, seed=1, connectivity=None, epochs=None,
+def train_network(task_name, task, n_alif, seed=1, deep_r=None, epochs=None,
                   progress=True):
     """Train an LSNN (`n_alif` of the setting's recurrent neurons adapt; 0: LIF only)
-    on the nominal twin (the ideal chip); with DEEP R at `connectivity` (fraction of
-    the input and recurrent synapses) when given."""
+    on the nominal twin (the ideal chip); with DEEP R from the start when `deep_r` (a
+    :class:`DeepRSetting`) is given, for its epochs unless `epochs` is given."""
     setting = SETTINGS[task_name]
     architecture = RecurrentArchitecture(task.x_train.shape[2], setting.n_recurrent - n_alif,
                                          n_alif, task.n_classes, tau_out=setting.tau_out,
@@ -102,9 +124,11 @@ def train_network(task_name, task, n_alif, seed=1, connectivity=None, epochs=Non
                                          readout_steps=setting.readout_steps)
     model = RecurrentSNN(architecture, seed=seed, input_scale=setting.input_scale)
     rewiring = None
-    if connectivity is not None:
-        rewiring = DeepR({name: model.weights[name] for name in ("input", "recurrent")},
-                         fraction=connectivity, lr=setting.learning_rate, seed=seed)
+    if deep_r is not None:
+        rewiring = DeepR({name: model.weights[name] for name in deep_r.weights},
+                         fraction=deep_r.connectivity, scope=deep_r.scope, l1=deep_r.l1,
+                         temperature=deep_r.temperature, lr=setting.learning_rate, seed=seed)
+        epochs = epochs or deep_r.epochs
     history = train(model, RecurrentTwin.nominal(architecture), task,
                     epochs=epochs or setting.epochs, learning_rate=setting.learning_rate,
                     seed=seed, rewiring=rewiring, progress=progress, batch_size=50,
@@ -166,10 +190,12 @@ def copy_trained(trained, seed=2):
                          dtype=trained.model.dtype)
     model.load_state_dict(trained.model.state_dict())
     rewiring = None
-    if trained.rewiring is not None:
-        rewiring = DeepR({name: model.weights[name] for name in ("input", "recurrent")},
-                         connections=trained.rewiring.n_active, lr=trained.rewiring.lr,
-                         seed=seed)
+    original = trained.rewiring
+    if original is not None:
+        budgets = original.budgets if original.scope == "tensor" else original.budgets[0]
+        rewiring = DeepR({name: model.weights[name] for name in original.names},
+                         connections=budgets, scope=original.scope, l1=original.l1,
+                         temperature=original.temperature, lr=original.lr, seed=seed)
     return Trained(trained.name, model, trained.history, rewiring, trained.test_accuracy)
 
 
@@ -185,11 +211,15 @@ def chip_twin(model, chip, chip_seed=0):
 
 def fine_tune(trained, task_name, task, chip, epochs=2, progress=True):
     """Go on training `trained` (a :class:`Trained`, in place) for `epochs` in the twin
-    of `chip`, at a tenth of the task's learning rate: the network learns around the
-    chip's quantization. Returns the :class:`~.trainer.History`."""
+    of `chip`, at a tenth of the task's learning rate (DEEP R's shrink and noise
+    follow it): the network learns around the chip's quantization. Returns the
+    :class:`~.trainer.History`."""
     setting = SETTINGS[task_name]
+    learning_rate = setting.learning_rate / 10
+    if trained.rewiring is not None:
+        trained.rewiring.lr = learning_rate
     return train(trained.model, chip_twin(trained.model, chip), task, epochs=epochs,
-                 learning_rate=setting.learning_rate / 10, seed=2, progress=progress,
+                 learning_rate=learning_rate, seed=2, progress=progress,
                  batch_size=50, rate_weight=setting.rate_weight, rewiring=trained.rewiring)
 
 
