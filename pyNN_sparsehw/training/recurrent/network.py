@@ -69,7 +69,7 @@ class RecurrentArchitecture:
     #: readout threshold (mV), above any value its membrane reaches
     readout_thresh: float = 250.0
     #: time constant (ms) of the exponential current inputs of AdEx-circuit chips
-    tau_syn: float = 2.0
+    tau_syn: float = 3.0
     #: readout threshold (mV) on AdEx-circuit chips, within their threshold DAC
     adex_readout_thresh: float = 20.0
 
