@@ -194,13 +194,14 @@ def twin_accuracy(model, task):
 
 
 def in_the_loop(trained, task_name, task, chip="analog", epochs=2, chip_seed=0,
-                calibration="auto", progress=True):
+                calibration="auto", learning_rate=None, progress=True):
     """Go on training `trained` (a :class:`Trained`, in place) for `epochs` with `chip`
     in the loop (hxtorch's rule): every batch runs on the chip through PyNN, the
     chip's recorded recurrent spikes replace the twin's in the forward pass and the
     gradients are those of the twin read from that chip instance (its first copy:
     neuron parameters, weight quantizers and synapse gains of the current weights).
-    Learning rate: a tenth of the task's. Returns the :class:`~.trainer.History`."""
+    `learning_rate` (mV per Adam step; None: a tenth of the task's). Returns the
+    :class:`~.trainer.History`."""
     setting = SETTINGS[task_name]
     model = trained.model
     twin = chip_twin(model, chip, chip_seed, calibration)
@@ -215,6 +216,7 @@ def in_the_loop(trained, task_name, task, chip="analog", epochs=2, chip_seed=0,
         twin.populations, twin.quantizers, twin.gains = \
             current.populations, current.quantizers, current.gains
         return spikes
-    return train(model, twin, task, epochs=epochs, learning_rate=setting.learning_rate / 10,
+    learning_rate = setting.learning_rate / 10 if learning_rate is None else learning_rate
+    return train(model, twin, task, epochs=epochs, learning_rate=learning_rate,
                  seed=2, progress=progress, batch_size=50, rate_weight=setting.rate_weight,
                  rewiring=trained.rewiring, chip_forward=chip_forward)
