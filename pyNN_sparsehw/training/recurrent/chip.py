@@ -66,7 +66,8 @@ class ChipLSNN:
     architecture : RecurrentArchitecture
     weights : {name: signed matrix (pre, post), mV} (``RecurrentSNN.numpy_weights()``)
     batch : copies of the network (samples per run)
-    setup_kwargs : keywords of ``sim.setup`` (chip, chip_seed, rng_seed, trial_noise)
+    setup_kwargs : keywords of ``sim.setup`` (chip, chip_seed, rng_seed, trial_noise,
+        calibration)
 
     pyNN.sparsehw keeps one simulation per process: building a ChipLSNN ends the
     previous one.
