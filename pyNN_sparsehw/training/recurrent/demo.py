@@ -108,16 +108,20 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
 
 #: copies of the digits LSNN per analog run (110 neurons each; the chip set has 8192)
 ANALOG_CHUNK = 50
+#: epochs with the analog chip in the loop (at the task's learning rate)
+LOOP_EPOCHS = 4
 
 
 def analog_rows(trained, digits, n_chip, progress=True):
     """Summary rows of `trained` on the calibrated analog chip: transferred as it is
-    ("no loop"), then after two epochs with the chip in the loop."""
+    ("no loop"), then after LOOP_EPOCHS epochs with the chip in the loop at the task's
+    learning rate."""
     rows = []
     tuned = copy_trained(trained)
     for label in ("no loop", "in the loop"):
         if label == "in the loop":
-            in_the_loop(tuned, "digits", digits, epochs=2, progress=progress)
+            in_the_loop(tuned, "digits", digits, epochs=LOOP_EPOCHS, progress=progress,
+                        learning_rate=SETTINGS["digits"].learning_rate)
         r = on_chip(tuned.model, digits, "analog", n_test=n_chip, chunk=ANALOG_CHUNK,
                     calibration="auto")
         rows.append(dict(network=f"{trained.name} ({label})", chip="analog",
