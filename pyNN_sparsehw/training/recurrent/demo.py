@@ -1,8 +1,9 @@
 """``make lsnn-demo``: LSNN against LIF-only networks on store-recall and evidence
 accumulation, sequential digits on the ideal and digital chips, with and without
 DEEP R at 10 % connectivity, and the dense LSNN on the calibrated analog chip (its
-adaptive neurons AdEx-adapting) before and after training with the chip in the loop. Writes to results/lsnn: training curves, a raster with
-the adaptive thresholds, accuracy per chip, summary.md and summary.json."""
+adaptive neurons AdEx-adapting) before and after training with the chip in the loop.
+Writes to results/lsnn: training curves, a raster with the adaptive thresholds,
+accuracy per chip, summary.md and summary.json."""
 
 import argparse
 import json
