@@ -155,24 +155,26 @@ class ChipLSNN:
 
     def twin(self, dtype=torch.float32):
         """The :class:`~.network.RecurrentTwin` of this chip instance (its first copy):
-        realised neuron parameters, weight quantizers and, on AdEx-circuit chips, the
-        synapses' gains."""
+        realised neuron parameters, weight quantizers and the synapses' gains (None
+        where the chip has no synapse mismatch)."""
         quantizers = {name: tuple(WeightQuantizer.for_chip(
             self.chip, self.projections[name, sign].hardware) for sign, _ in SIGNS)
             for name in PROJECTIONS}
-        if not self.adex:
-            populations = {name: twin_population(self.first_copy(name), name, dtype=dtype)
-                           for name in ("recurrent", "readout")}
-            return RecurrentTwin(populations, quantizers, self.architecture.dt)
-        populations = {name: TwinPopulation(name, "adex", AdExParameters(*_realised(
-            self.first_copy(name), ADEX_POINT_NAMES, dtype)), self.architecture.size(name))
-            for name in ("recurrent", "readout")}
         gains = {}
         for name, (pre, post) in PROJECTIONS.items():
             shape = (self.architecture.size(pre), self.architecture.size(post))
             gains[name] = tuple(torch.tensor(
                 synapse_gains(self.projections[name, sign])[:shape[0], :shape[1]], dtype=dtype)
                 for sign, _ in SIGNS)
+        if all(bool(torch.all(g == 1)) for pair in gains.values() for g in pair):
+            gains = None
+        if not self.adex:
+            populations = {name: twin_population(self.first_copy(name), name, dtype=dtype)
+                           for name in ("recurrent", "readout")}
+            return RecurrentTwin(populations, quantizers, self.architecture.dt, gains=gains)
+        populations = {name: TwinPopulation(name, "adex", AdExParameters(*_realised(
+            self.first_copy(name), ADEX_POINT_NAMES, dtype)), self.architecture.size(name))
+            for name in ("recurrent", "readout")}
         return RecurrentTwin(populations, quantizers, self.architecture.dt,
                              self.architecture.current_per_mv(), gains,
                              self.architecture.v_rest)

@@ -130,11 +130,11 @@ class RecurrentTwin:
     """How a chip realises an LSNN: the two twin populations ("recurrent",
     "readout") and, per weight matrix, the (positive, negative) WeightQuantizer.
 
-    On AdEx-circuit chips also `current_per_mv` (nA per mV of weight: the inputs are
-    currents, positive parts onto the excitatory input, negative onto the inhibitory
-    one), `gains` ({name: (positive, negative) gain tensors (pre, post)}, the
-    synapses' mismatch) and `initial_v` (mV, the membranes' start; None: at their
-    realised rest)."""
+    `gains`: {name: (positive, negative) gain tensors (pre, post)}, the synapses'
+    mismatch (None: none). On AdEx-circuit chips also `current_per_mv` (nA per mV of
+    weight: the inputs are currents, positive parts onto the excitatory input,
+    negative onto the inhibitory one) and `initial_v` (mV, the membranes' start; None:
+    at their realised rest)."""
     populations: dict
     quantizers: dict
     dt: float
@@ -164,9 +164,12 @@ class RecurrentTwin:
     def realise(self, name, weight):
         """Signed `weight` (mV) of matrix `name` as the chip stores it, straight-through:
         positive and negative parts quantized apart, then summed (the ALIF adds the
-        jumps of both receptors)."""
+        jumps of both receptors), each times its synapses' gains."""
         positive, negative = self.quantizers[name]
-        return positive(torch.clamp(weight, min=0.0)) + negative(torch.clamp(weight, max=0.0))
+        parts = positive(torch.clamp(weight, min=0.0)), negative(torch.clamp(weight, max=0.0))
+        if self.gains is not None:
+            parts = [part * gain for part, gain in zip(parts, self.gains[name])]
+        return parts[0] + parts[1]
 
     def projections(self, name, weight):
         """Twin projections of signed `weight` (mV) of matrix `name`: one voltage-jump
