@@ -36,7 +36,8 @@
 #                                  table and figure in results/egru (ARGS="--task evidence")
 #   make lsnn-demo [ARGS=...]      LSNN (LIF + adaptive-threshold neurons) trained through time:
 #                                  store-recall and evidence accumulation against LIF only,
-#                                  sequential digits on ideal and digital, DEEP R at 10 %
+#                                  sequential digits on ideal, digital and analog (in the loop),
+#                                  DEEP R at 10 %
 #                                  (results/lsnn)
 #   make schaefer                  Schaefer et al. 2020 end to end: retention network trained,
 #                                  quantized, encoded; energies, held-out fit, conv layer

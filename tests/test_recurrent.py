@@ -164,6 +164,56 @@ def test_chip_and_its_twin_agree(chip):
         assert not np.allclose(realised, model.numpy_weights()["input"], atol=1e-6)
 
 
+def test_analog_lsnn_adapts_by_current_and_its_twin_follows_the_chip():
+    """On analog (AdEx circuits, current inputs, uncalibrated mismatch, synapse gains,
+    6-bit weights) the LSNN's ALIF neurons adapt by the AdEx current: the twin read
+    from the first copy gives its spikes, readout v and adaptation current w."""
+    task, model = trained_tiny()
+    x = task.x_test[:, :3]
+    network = ChipLSNN(model.architecture, model.numpy_weights(), x.shape[1],
+                       dict(chip="analog", chip_seed=0, trial_noise=False, calibration=None))
+    spikes, v, w = network.run(x)
+    twin = network.twin(dtype=torch.float64)
+    sim.end()
+    b = twin.populations["recurrent"].parameters.b.numpy()
+    arch = model.architecture
+    assert np.all(b[:arch.n_lif] == 0) and np.all(b[arch.n_lif:] > 0)
+    assert not np.allclose(twin.gains["input"][0].numpy(), 1.0)
+    model = model.double()
+    model.dtype = torch.float64
+    with torch.no_grad():
+        run = model(x, twin)
+    assert spikes[:, 0].sum() > 10 and w.max() > 0
+    np.testing.assert_array_equal(run.spikes.numpy()[:, 0], spikes[:, 0])
+    np.testing.assert_allclose(run.readout_v.numpy()[:, 0], v[:, 0], atol=1e-6)
+    np.testing.assert_allclose(run.adaptation.numpy()[:, 0], w, atol=1e-6)
+
+
+def test_in_the_loop_on_analog_trains_on_the_chips_spikes():
+    """One batch with the analog chip (uncalibrated) in the loop: the forward pass
+    carries the chip's spikes (the batch's rate is the chip's, not the nominal
+    twin's) and the optimiser moves the weights."""
+    from pyNN_sparsehw.training.recurrent.experiment import Trained, in_the_loop
+    task, model = trained_tiny()
+    batch = SequenceTask(task.name, task.x_test, task.y_test, task.x_test[:, :6],
+                         task.y_test[:6], 2)
+    before = model.numpy_weights()
+    network = ChipLSNN(model.architecture, before, 12,
+                       dict(chip="analog", chip_seed=0, trial_noise=False, calibration=None))
+    # the trainer's order (seed 2): each copy is its own chip instance of the network
+    order = np.random.default_rng(2).permutation(12)
+    chip_rate = network.run(batch.x_train[:, order])[0].mean()
+    sim.end()
+    with torch.no_grad():
+        twin_rate = float(model(batch.x_train, RecurrentTwin.nominal(model.architecture))
+                          .spikes.mean())
+    history = in_the_loop(Trained("LSNN", model, None), "store_recall", batch, epochs=1,
+                          calibration=None, progress=False)
+    assert history.rate[0] == pytest.approx(chip_rate, rel=1e-6)
+    assert abs(chip_rate - twin_rate) > 1e-4
+    assert not np.allclose(model.numpy_weights()["readout"], before["readout"])
+
+
 def test_chip_refuses_weights_above_its_limit():
     arch = RecurrentArchitecture(2, 1, 1, 1)
     weights = {"input": np.full((2, 2), 150.0), "recurrent": np.zeros((2, 2)),

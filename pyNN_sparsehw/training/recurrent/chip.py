@@ -10,6 +10,13 @@ quantizes the weights; :meth:`ChipLSNN.twin` reads back what the chip realises (
 neuron parameters with ``get(..., hardware=True)``, the quantizer of every
 projection), so that the twin describes this chip instance.
 
+On a chip without ALIF circuits whose neurons are AdEx circuits (``analog``) the
+neurons are ``PointNeuron(AdExp, excitatory=CurrExp, inhibitory=CurrExp)`` with the
+parameters of :meth:`~.network.RecurrentArchitecture.adex_parameters` (the adaptive
+neurons adapt by the AdEx adaptation current), the weights are currents of the same
+charge, and the twin reads the synapses' gains (the chip's synapse and input
+mismatch) of the first copy as well.
+
 Timing (:mod:`pyNN_sparsehw.training.twin.network`): step k of the inputs emits at
 (k + 1) dt; a recurrent spike labelled T was emitted in step T/dt - 1; the readout's
 v recorded at (k + 1) dt is its membrane after step k.
@@ -22,8 +29,15 @@ from pyNN.parameters import Sequence
 import pyNN_sparsehw as sim
 from pyNN_sparsehw import simulator
 
-from ..twin import WeightQuantizer, twin_population
+from ...mapping.vocabulary import chip_membrane
+from ..twin import TwinPopulation, WeightQuantizer, synapse_gains, twin_population
+from ..twin.from_chip import ADEX_NAMES, _realised
+from ..twin.neurons import AdExParameters
 from .network import PROJECTIONS, RecurrentTwin
+
+#: the AdExp PointNeuron's names of AdExParameters' fields, in their order
+ADEX_POINT_NAMES = ("tau_m", "cm", "v_rest", "v_reset", "v_thresh", "tau_refrac",
+                    "i_offset", "excitatory.tau_syn", "inhibitory.tau_syn") + ADEX_NAMES
 
 SIGNS = (("positive", "excitatory"), ("negative", "inhibitory"))
 
@@ -52,7 +66,8 @@ class ChipLSNN:
     architecture : RecurrentArchitecture
     weights : {name: signed matrix (pre, post), mV} (``RecurrentSNN.numpy_weights()``)
     batch : copies of the network (samples per run)
-    setup_kwargs : keywords of ``sim.setup`` (chip, chip_seed, rng_seed, trial_noise)
+    setup_kwargs : keywords of ``sim.setup`` (chip, chip_seed, rng_seed, trial_noise,
+        calibration)
 
     pyNN.sparsehw keeps one simulation per process: building a ChipLSNN ends the
     previous one.
@@ -64,24 +79,28 @@ class ChipLSNN:
         dt = architecture.dt
         sim.setup(timestep=dt, min_delay=dt, **(setup_kwargs or {}))
         self.chip = simulator.state.chip
-        limit = self.chip.max_weight("voltage")
+        #: AdEx-adapting neurons with current inputs (no ALIF circuit on this chip)
+        self.adex = chip_membrane(self.chip, "alif") is None
+        per_mv = architecture.current_per_mv() if self.adex else 1.0
+        limit = self.chip.max_weight("current" if self.adex else "voltage") / per_mv
         largest = max(float(np.abs(w).max()) for w in weights.values())
         if largest > limit:
             raise ValueError(f"LSNN weights reach {largest:g} mV, above the {self.chip.name} "
-                             f"chip's largest voltage-jump weight {limit:g} mV; lower the "
-                             f"model's weight_limit to <= {limit:g}")
+                             f"chip's largest weight, {limit:g} mV; lower the model's "
+                             f"weight_limit to <= {limit:g}")
+        weights = {name: np.asarray(w, dtype=float) * per_mv for name, w in weights.items()}
         n_in = architecture.n_input
         self.inputs = sim.Population(self.batch * n_in, sim.SpikeSourceArray(
             spike_times=[[] for _ in range(self.batch * n_in)]), label="inputs")
         self.populations = {"input": self.inputs}
         for name in ("recurrent", "readout"):
-            parameters = _tiled(architecture.cell_parameters(name), self.batch)
             self.populations[name] = sim.Population(
-                self.batch * architecture.size(name), sim.ALIF_curr_delta(**parameters),
-                label=name)
+                self.batch * architecture.size(name), self._cell_type(name), label=name)
+            if self.adex:
+                self.populations[name].initialize(v=architecture.v_rest)
         self.populations["recurrent"].record("spikes")
         self.populations["readout"].record("v")
-        self.first_copy("recurrent").record("b")
+        self.first_copy("recurrent").record(self.adaptation)
         self.projections = {}
         for name, (pre, post) in PROJECTIONS.items():
             matrix = np.asarray(weights[name], dtype=float)
@@ -94,6 +113,23 @@ class ChipLSNN:
                     sim.FromListConnector(rows, column_names=["weight", "delay"]),
                     sim.StaticSynapse(), receptor_type=receptor, label=f"{name} {sign}",
                     hardware=self._hardware_options(weights))
+
+    @property
+    def adaptation(self):
+        """Recorded adaptation variable: "w" (nA) of AdEx neurons, "b" of ALIF ones."""
+        return "w" if self.adex else "b"
+
+    def _cell_type(self, name):
+        """The cell type of population `name`, `batch` copies."""
+        architecture = self.architecture
+        if not self.adex:
+            return sim.ALIF_curr_delta(**_tiled(architecture.cell_parameters(name),
+                                                self.batch))
+        synapse = dict(tau_syn=architecture.tau_syn)
+        return sim.PointNeuron(sim.AdExp(**_tiled(architecture.adex_parameters(name),
+                                                  self.batch)),
+                               excitatory=sim.CurrExpPostSynapticResponse(**synapse),
+                               inhibitory=sim.CurrExpPostSynapticResponse(**synapse))
 
     def _hardware_options(self, weights):
         """Per-projection hardware options: on chips with one weight scale per
@@ -118,26 +154,35 @@ class ChipLSNN:
         return self.populations[name][:size]
 
     def twin(self, dtype=torch.float32):
-        """The :class:`~.network.RecurrentTwin` of this chip instance (its first copy)."""
-        mapping = simulator.state.mapping()
-        for prj in self.projections.values():
-            if mapping.projections[prj.grandparent_description.index
-                                   if hasattr(prj, "grandparent_description")
-                                   else prj._parts[0][0].index].spec.gain is not None:
-                raise ValueError(f"projection '{prj.label}' has synapse gains on the "
-                                 f"{self.chip.name} chip; the LSNN twin models chips "
-                                 f"without synapse mismatch (ideal, digital)")
-        populations = {name: twin_population(self.first_copy(name), name, dtype=dtype)
-                       for name in ("recurrent", "readout")}
+        """The :class:`~.network.RecurrentTwin` of this chip instance (its first copy):
+        realised neuron parameters, weight quantizers and the synapses' gains (None
+        where the chip has no synapse mismatch)."""
         quantizers = {name: tuple(WeightQuantizer.for_chip(
             self.chip, self.projections[name, sign].hardware) for sign, _ in SIGNS)
             for name in PROJECTIONS}
-        return RecurrentTwin(populations, quantizers, self.architecture.dt)
+        gains = {}
+        for name, (pre, post) in PROJECTIONS.items():
+            shape = (self.architecture.size(pre), self.architecture.size(post))
+            gains[name] = tuple(torch.tensor(
+                synapse_gains(self.projections[name, sign])[:shape[0], :shape[1]], dtype=dtype)
+                for sign, _ in SIGNS)
+        if all(bool(torch.all(g == 1)) for pair in gains.values() for g in pair):
+            gains = None
+        if not self.adex:
+            populations = {name: twin_population(self.first_copy(name), name, dtype=dtype)
+                           for name in ("recurrent", "readout")}
+            return RecurrentTwin(populations, quantizers, self.architecture.dt, gains=gains)
+        populations = {name: TwinPopulation(name, "adex", AdExParameters(*_realised(
+            self.first_copy(name), ADEX_POINT_NAMES, dtype)), self.architecture.size(name))
+            for name in ("recurrent", "readout")}
+        return RecurrentTwin(populations, quantizers, self.architecture.dt,
+                             self.architecture.current_per_mv(), gains,
+                             self.architecture.v_rest)
 
     def run(self, x):
         """Run inputs `x` (steps, batch, n_input) of spikes from rest; returns
-        (recurrent spikes, readout v in mV, adaptation b of the first copy), arrays
-        (steps, batch, n) (b: (steps, n_recurrent))."""
+        (recurrent spikes, readout v in mV, adaptation of the first copy: b, or w in nA
+        on AdEx circuits), arrays (steps, batch, n) (adaptation: (steps, n_recurrent))."""
         x = np.asarray(x)
         steps, batch, n_in = x.shape
         if batch != self.batch:
@@ -150,7 +195,7 @@ class ChipLSNN:
         sim.run(steps * dt)
         n_rec = self.architecture.n_recurrent
         # the view's b first, kept: clearing a view's data clears its population's
-        b = self._signal(self.first_copy("recurrent"), "b", steps, clear=False)
+        b = self._signal(self.first_copy("recurrent"), self.adaptation, steps, clear=False)
         spikes = np.zeros((steps, batch * n_rec))
         for train in self.populations["recurrent"].get_data("spikes", clear=True) \
                 .segments[-1].spiketrains:

@@ -152,17 +152,27 @@ class ChipResult:
     raster: tuple = None
 
 
-def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100):
-    """Deploy `model` on `chip` (ideal or digital), run the test set in chunks of
-    `chunk` samples; returns a :class:`ChipResult` (raster: spikes and b of the first
-    sample's network, for the figure)."""
+def chip_setup(chip, chip_seed=0, calibration=None):
+    """``sim.setup`` keywords of `chip` without trial noise; `calibration` (analog:
+    "auto", None for uncalibrated) only where given."""
+    setup = dict(chip=chip, chip_seed=chip_seed, trial_noise=False)
+    if calibration is not None or chip == "analog":
+        setup["calibration"] = calibration
+    return setup
+
+
+def on_chip(model, task, chip, n_test=None, chip_seed=0, chunk=100, calibration=None):
+    """Deploy `model` on `chip` (ideal, digital or analog, `calibration` as
+    :func:`chip_setup`), run the test set in chunks of `chunk` samples; returns a
+    :class:`ChipResult` (raster: spikes and adaptation of the first sample's network,
+    for the figure)."""
     x, y = task.x_test[:, :n_test], task.y_test[:n_test]
     weights = model.numpy_weights()
     logits, twin_logits, agree, energy, memory, raster = [], [], [], [], None, None
     for start in range(0, x.shape[1], chunk):
         part = x[:, start:start + chunk]
         network = ChipLSNN(model.architecture, weights, part.shape[1],
-                           dict(chip=chip, chip_seed=chip_seed, trial_noise=False))
+                           chip_setup(chip, chip_seed, calibration))
         spikes, v, b = network.run(part)
         report = sim.hardware_report(inferences=part.shape[1])
         twin = network.twin()
@@ -199,11 +209,11 @@ def copy_trained(trained, seed=2):
     return Trained(trained.name, model, trained.history, rewiring, trained.test_accuracy)
 
 
-def chip_twin(model, chip, chip_seed=0):
+def chip_twin(model, chip, chip_seed=0, calibration=None):
     """The :class:`~.network.RecurrentTwin` of `model` mapped on `chip` (one copy):
-    the chip's realised neuron parameters and weight quantizers."""
+    the chip's realised neuron parameters and weight quantizers (and synapse gains)."""
     network = ChipLSNN(model.architecture, model.numpy_weights(), 1,
-                       dict(chip=chip, chip_seed=chip_seed, trial_noise=False))
+                       chip_setup(chip, chip_seed, calibration))
     twin = network.twin()
     sim.end()
     return twin
@@ -227,3 +237,32 @@ def twin_accuracy(model, task):
     """Test accuracy of `model` in its nominal twin."""
     return evaluate(model, RecurrentTwin.nominal(model.architecture), task.x_test,
                     task.y_test)[0]
+
+
+def in_the_loop(trained, task_name, task, chip="analog", epochs=2, chip_seed=0,
+                calibration="auto", learning_rate=None, progress=True):
+    """Go on training `trained` (a :class:`Trained`, in place) for `epochs` with `chip`
+    in the loop (hxtorch's rule): every batch runs on the chip through PyNN, the
+    chip's recorded recurrent spikes replace the twin's in the forward pass and the
+    gradients are those of the twin read from that chip instance (its first copy:
+    neuron parameters, weight quantizers and synapse gains of the current weights).
+    `learning_rate` (mV per Adam step; None: a tenth of the task's). Returns the
+    :class:`~.trainer.History`."""
+    setting = SETTINGS[task_name]
+    model = trained.model
+    twin = chip_twin(model, chip, chip_seed, calibration)
+    setup = chip_setup(chip, chip_seed, calibration)
+
+    def chip_forward(weights, x):
+        network = ChipLSNN(model.architecture, weights, x.shape[1], setup)
+        spikes = network.run(x)[0]
+        current = network.twin(dtype=model.dtype)
+        sim.end()
+        # the weight scales follow the weights: the twin follows this mapping
+        twin.populations, twin.quantizers, twin.gains = \
+            current.populations, current.quantizers, current.gains
+        return spikes
+    learning_rate = setting.learning_rate / 10 if learning_rate is None else learning_rate
+    return train(model, twin, task, epochs=epochs, learning_rate=learning_rate,
+                 seed=2, progress=progress, batch_size=50, rate_weight=setting.rate_weight,
+                 rewiring=trained.rewiring, chip_forward=chip_forward)

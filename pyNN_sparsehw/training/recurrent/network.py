@@ -14,6 +14,13 @@ the weight quantization of each projection, positive and negative parts apart as
 PyNN projections carry one sign); :class:`RecurrentSNN` holds the trainable weights.
 The logits are the readout's mean depolarisation (mV above rest) over the last
 ``readout_steps`` steps.
+
+On a chip whose neurons are AdEx circuits with current inputs (``analog``) the same
+network is realised by AdEx-adapting neurons (:meth:`RecurrentArchitecture.adex_parameters`):
+the adaptive neurons adapt by the AdEx adaptation current (a jump of b per spike,
+decaying with tau_w = tau_a) instead of by their threshold, every neuron resets to
+v_rest, and each weight (mV) becomes an exponential current of the same charge,
+``weight * cm / tau_syn`` nA (:meth:`RecurrentArchitecture.current_per_mv`).
 """
 
 from dataclasses import dataclass
@@ -22,6 +29,7 @@ import numpy as np
 import torch
 
 from ..twin import TwinPopulation, TwinProjection, WeightQuantizer, simulate
+from ..twin.network import MODELS
 from ..twin.neurons import ALIFParameters
 
 #: the three weight matrices: name -> (source, target)
@@ -60,6 +68,10 @@ class RecurrentArchitecture:
     readout_steps: int = 10
     #: readout threshold (mV), above any value its membrane reaches
     readout_thresh: float = 250.0
+    #: time constant (ms) of the exponential current inputs of AdEx-circuit chips
+    tau_syn: float = 3.0
+    #: readout threshold (mV) on AdEx-circuit chips, within their threshold DAC
+    adex_readout_thresh: float = 20.0
 
     def __post_init__(self):
         if self.beta is None:
@@ -92,14 +104,43 @@ class RecurrentArchitecture:
         return dict(shared, tau_m=self.tau_out, v_thresh=self.readout_thresh,
                     tau_refrac=self.tau_refrac, tau_a=self.tau_a, beta=0.0)
 
+    def current_per_mv(self):
+        """nA of an exponential current (tau_syn) per mV of voltage jump: the current
+        whose charge, ``weight * tau_syn``, moves the membrane (cm) by the same mV."""
+        return self.cm / self.tau_syn
+
+    def adex_parameters(self, name):
+        """AdExp parameters (PyNN units) of population "recurrent" or "readout" on an
+        AdEx-circuit chip: exponential term and subthreshold adaptation off
+        (delta_T = a = 0), reset to v_rest; the ALIF neurons' threshold step beta (mV)
+        becomes a spike-triggered adaptation current b = beta * cm / tau_m (nA, whose
+        steady depolarisation deficit b * tau_m / cm equals beta) decaying with
+        tau_w = tau_a."""
+        recurrent = name == "recurrent"
+        tau_m = self.tau_m if recurrent else self.tau_out
+        v_thresh = self.v_thresh if recurrent else self.adex_readout_thresh
+        b = self.betas() * self.cm / self.tau_m if recurrent else 0.0
+        return dict(tau_m=tau_m, cm=self.cm, v_rest=self.v_rest, v_reset=self.v_rest,
+                    v_thresh=v_thresh, v_spike=v_thresh, delta_T=0.0, a=0.0, b=b,
+                    tau_w=self.tau_a, tau_refrac=self.tau_refrac, i_offset=0.0)
+
 
 @dataclass
 class RecurrentTwin:
     """How a chip realises an LSNN: the two twin populations ("recurrent",
-    "readout") and, per weight matrix, the (positive, negative) WeightQuantizer."""
+    "readout") and, per weight matrix, the (positive, negative) WeightQuantizer.
+
+    `gains`: {name: (positive, negative) gain tensors (pre, post)}, the synapses'
+    mismatch (None: none). On AdEx-circuit chips also `current_per_mv` (nA per mV of
+    weight: the inputs are currents, positive parts onto the excitatory input,
+    negative onto the inhibitory one) and `initial_v` (mV, the membranes' start; None:
+    at their realised rest)."""
     populations: dict
     quantizers: dict
     dt: float
+    current_per_mv: float = None
+    gains: dict = None
+    initial_v: float = None
 
     @classmethod
     def nominal(cls, architecture, dtype=torch.float32):
@@ -123,15 +164,45 @@ class RecurrentTwin:
     def realise(self, name, weight):
         """Signed `weight` (mV) of matrix `name` as the chip stores it, straight-through:
         positive and negative parts quantized apart, then summed (the ALIF adds the
-        jumps of both receptors)."""
+        jumps of both receptors), each times its synapses' gains."""
         positive, negative = self.quantizers[name]
-        return positive(torch.clamp(weight, min=0.0)) + negative(torch.clamp(weight, max=0.0))
+        parts = positive(torch.clamp(weight, min=0.0)), negative(torch.clamp(weight, max=0.0))
+        if self.gains is not None:
+            parts = [part * gain for part, gain in zip(parts, self.gains[name])]
+        return parts[0] + parts[1]
+
+    def projections(self, name, weight):
+        """Twin projections of signed `weight` (mV) of matrix `name`: one voltage-jump
+        projection (:meth:`realise`) on ALIF chips; on AdEx-circuit chips the
+        positive and negative parts as currents (nA) onto the excitatory and the
+        inhibitory input, each quantized and times its synapses' gains."""
+        pre, post = PROJECTIONS[name]
+        if self.current_per_mv is None:
+            return [TwinProjection(pre, post, "exc", self.realise(name, weight))]
+        current = weight * self.current_per_mv
+        parts = []
+        for k, (receptor, part) in enumerate((("exc", torch.clamp(current, min=0.0)),
+                                              ("inh", torch.clamp(current, max=0.0)))):
+            w = self.quantizers[name][k](part)
+            if self.gains is not None:
+                w = w * self.gains[name][k]
+            parts.append(TwinProjection(pre, post, receptor, w))
+        return parts
+
+    def initial_state(self, batch):
+        """{population: initial twin state} with membranes at `initial_v` (None: the
+        models' own start, at rest)."""
+        if self.initial_v is None:
+            return None
+        return {name: MODELS[pop.model][0](pop.parameters, batch, v=self.initial_v)
+                for name, pop in self.populations.items()}
 
 
 @dataclass
 class Run:
-    """One forward pass: recurrent spikes, adaptation b of the recurrent neurons and
-    the readout membrane v (mV), tensors (steps, batch, n)."""
+    """One forward pass: recurrent spikes, adaptation of the recurrent neurons (the
+    threshold's b of ALIF neurons, the current w in nA of AdEx ones) and the readout
+    membrane v (mV), tensors (steps, batch, n)."""
     spikes: torch.Tensor
     adaptation: torch.Tensor
     readout_v: torch.Tensor
@@ -181,15 +252,17 @@ class RecurrentSNN(torch.nn.Module):
         `substitute`: recorded recurrent spikes (steps, batch, n) of a chip (the
         forward values are the chip's, the gradients the twin's)."""
         x = torch.as_tensor(x, dtype=self.dtype)
-        projections = [TwinProjection(*PROJECTIONS[name], "exc",
-                                      twin.realise(name, self.weight(name)))
-                       for name in PROJECTIONS]
+        projections = [prj for name in PROJECTIONS
+                       for prj in twin.projections(name, self.weight(name))]
         if substitute is not None:
             substitute = {"recurrent": torch.as_tensor(substitute, dtype=self.dtype)}
         populations = [twin.populations["recurrent"], twin.populations["readout"]]
         spikes, states = simulate(populations, projections, {"input": x}, x.shape[0],
-                                  twin.dt, substitute, record=("v", "b"))
-        return Run(spikes["recurrent"], states["recurrent"]["b"], states["readout"]["v"])
+                                  twin.dt, substitute, record=("v", "b", "w"),
+                                  initial=twin.initial_state(x.shape[1]))
+        recurrent = states["recurrent"]
+        adaptation = recurrent["b"] if "b" in recurrent else recurrent["w"]
+        return Run(spikes["recurrent"], adaptation, states["readout"]["v"])
 
     def logits(self, readout_v):
         """Mean depolarisation (mV) of each readout over the last readout_steps."""
