@@ -114,7 +114,7 @@ def run(out="results/lsnn", n_train=1000, n_test=300, n_chip=200, progress=True)
 ANALOG_CHUNK = 20
 #: epochs with the analog chip in the loop (at the task's learning rate), over one spike
 #: draw of every training digit (the first of the DIGIT_COPIES), to keep the demo's time
-LOOP_EPOCHS = 2
+LOOP_EPOCHS = 1
 
 
 def analog_rows(trained, digits, n_chip, progress=True):
@@ -129,6 +129,7 @@ def analog_rows(trained, digits, n_chip, progress=True):
     for label in ("no loop", "in the loop"):
         if label == "in the loop":
             in_the_loop(tuned, "digits", loop_task, epochs=LOOP_EPOCHS, progress=progress,
+                        batch_size=ANALOG_CHUNK,
                         learning_rate=SETTINGS["digits"].learning_rate)
         r = on_chip(tuned.model, digits, "analog", n_test=n_chip, chunk=ANALOG_CHUNK,
                     calibration="auto")

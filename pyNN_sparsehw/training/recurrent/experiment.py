@@ -240,14 +240,15 @@ def twin_accuracy(model, task):
 
 
 def in_the_loop(trained, task_name, task, chip="analog", epochs=2, chip_seed=0,
-                calibration="auto", learning_rate=None, progress=True):
+                calibration="auto", learning_rate=None, batch_size=50, progress=True):
     """Go on training `trained` (a :class:`Trained`, in place) for `epochs` with `chip`
     in the loop (hxtorch's rule): every batch runs on the chip through PyNN, the
     chip's recorded recurrent spikes replace the twin's in the forward pass and the
     gradients are those of the twin read from that chip instance (its first copy:
     neuron parameters, weight quantizers and synapse gains of the current weights).
-    `learning_rate` (mV per Adam step; None: a tenth of the task's). Returns the
-    :class:`~.trainer.History`."""
+    `learning_rate` (mV per Adam step; None: a tenth of the task's);
+    `batch_size` samples per step: one chip run of as many copies, which must fit the
+    chip's neurons. Returns the :class:`~.trainer.History`."""
     setting = SETTINGS[task_name]
     model = trained.model
     twin = chip_twin(model, chip, chip_seed, calibration)
@@ -264,5 +265,6 @@ def in_the_loop(trained, task_name, task, chip="analog", epochs=2, chip_seed=0,
         return spikes
     learning_rate = setting.learning_rate / 10 if learning_rate is None else learning_rate
     return train(model, twin, task, epochs=epochs, learning_rate=learning_rate,
-                 seed=2, progress=progress, batch_size=50, rate_weight=setting.rate_weight,
-                 rewiring=trained.rewiring, chip_forward=chip_forward)
+                 seed=2, progress=progress, batch_size=batch_size,
+                 rate_weight=setting.rate_weight, rewiring=trained.rewiring,
+                 chip_forward=chip_forward)
