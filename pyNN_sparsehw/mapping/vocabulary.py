@@ -277,15 +277,21 @@ POPULATION_HARDWARE_OPTIONS = {
 }
 
 
-def check_population_hardware_options(label, options):
-    """Validate a population's ``hardware={...}`` options; returns them as a dict."""
+def _known_options(kind, label, options, available):
+    """``hardware={...}`` `options` of the `kind` ("population", "projection") `label`
+    as a dict, after checking that every key is one of `available` ({key: help})."""
     options = dict(options or {})
-    unknown = set(options) - set(POPULATION_HARDWARE_OPTIONS)
+    unknown = set(options) - set(available)
     if unknown:
         raise ValueError(
-            f"population '{label}': unknown hardware option(s) {', '.join(sorted(unknown))}; "
-            f"available: " + "; ".join(f"{k}: {v}" for k, v in
-                                       POPULATION_HARDWARE_OPTIONS.items()))
+            f"{kind} '{label}': unknown hardware option(s) {', '.join(sorted(unknown))}; "
+            f"available: " + "; ".join(f"{k}: {v}" for k, v in available.items()))
+    return options
+
+
+def check_population_hardware_options(label, options):
+    """Validate a population's ``hardware={...}`` options; returns them as a dict."""
+    options = _known_options("population", label, options, POPULATION_HARDWARE_OPTIONS)
     if not isinstance(options.get("new_core", False), bool):
         raise ValueError(f"population '{label}': hardware new_core must be True or False, "
                          f"got {options['new_core']!r}")
@@ -294,12 +300,7 @@ def check_population_hardware_options(label, options):
 
 def check_hardware_options(label, options):
     """Validate a projection's ``hardware={...}`` options; returns them as a dict."""
-    options = dict(options or {})
-    unknown = set(options) - set(HARDWARE_OPTIONS)
-    if unknown:
-        raise ValueError(
-            f"projection '{label}': unknown hardware option(s) {', '.join(sorted(unknown))}; "
-            f"available: " + "; ".join(f"{k}: {v}" for k, v in HARDWARE_OPTIONS.items()))
+    options = _known_options("projection", label, options, HARDWARE_OPTIONS)
     scale = options.get("weight_scale")
     if scale is not None and not float(scale) > 0:
         raise ValueError(f"projection '{label}': hardware weight_scale must be > 0, got {scale}")
