@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .twin import TwinPopulation, TwinProjection, WeightQuantizer, simulate
+from .twin import TwinPopulation, WeightQuantizer, signed_projections, simulate
 from .twin.neurons import LIFParameters
 
 
@@ -165,14 +165,9 @@ class ArchitectureTwin:
     def projections(self, key, weight):
         """The two twin projections (excitatory, inhibitory) of signed `weight`
         (nA): quantized straight-through, times the synapses' gains."""
-        realised = []
-        for k, (receptor, part) in enumerate((("exc", torch.clamp(weight, min=0.0)),
-                                              ("inh", torch.clamp(weight, max=0.0)))):
-            w = self.quantizers[key][k](part)
-            if self.gains is not None:
-                w = w * self.gains[key][k]
-            realised.append(TwinProjection(key[0], key[1], receptor, w, self.delay))
-        return realised
+        gains = None if self.gains is None else self.gains[key]
+        return signed_projections(key[0], key[1], weight, self.quantizers[key], gains,
+                                  self.delay)
 
 
 class SpikingNetwork(torch.nn.Module):

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..twin import TwinPopulation, TwinProjection, WeightQuantizer, simulate
+from ..twin import (TwinPopulation, TwinProjection, WeightQuantizer, signed_projections,
+                    simulate)
 from ..twin.network import MODELS
 from ..twin.neurons import ALIFParameters
 
@@ -179,15 +180,9 @@ class RecurrentTwin:
         pre, post = PROJECTIONS[name]
         if self.current_per_mv is None:
             return [TwinProjection(pre, post, "exc", self.realise(name, weight))]
-        current = weight * self.current_per_mv
-        parts = []
-        for k, (receptor, part) in enumerate((("exc", torch.clamp(current, min=0.0)),
-                                              ("inh", torch.clamp(current, max=0.0)))):
-            w = self.quantizers[name][k](part)
-            if self.gains is not None:
-                w = w * self.gains[name][k]
-            parts.append(TwinProjection(pre, post, receptor, w))
-        return parts
+        gains = None if self.gains is None else self.gains[name]
+        return signed_projections(pre, post, weight * self.current_per_mv,
+                                  self.quantizers[name], gains)
 
     def initial_state(self, batch):
         """{population: initial twin state} with membranes at `initial_v` (None: the

@@ -62,6 +62,22 @@ class TwinProjection:
         self.delay = int(self.delay)
 
 
+def signed_projections(pre, post, weight, quantizers, gains=None, delay=1):
+    """The two projections (excitatory, inhibitory) that carry signed `weight` (nA,
+    shape (n_pre, n_post)) from `pre` to `post`, as the chip splits it by receptor: its
+    positive part onto "exc" and its negative part onto "inh", each through its
+    quantizer of the pair `quantizers` (straight-through) and times its synapses'
+    gains of the pair `gains` (or None: exact gains)."""
+    parts = []
+    for k, (receptor, part) in enumerate((("exc", torch.clamp(weight, min=0.0)),
+                                          ("inh", torch.clamp(weight, max=0.0)))):
+        w = quantizers[k](part)
+        if gains is not None:
+            w = w * gains[k]
+        parts.append(TwinProjection(pre, post, receptor, w, delay))
+    return parts
+
+
 def _source_currents(projections, sources, steps, batch, size, dtype):
     """Currents (nA) delivered by spike sources to one population's receptor in each
     step, shape (steps, batch, size): one matrix product per projection."""
